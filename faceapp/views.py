@@ -1,0 +1,18 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from faceapp.api import error_body
+from faceapp.health import health
+
+
+@extend_schema(summary="Readiness of the database, pgvector and the models", responses={200: dict, 503: dict})
+@api_view(["GET"])
+def health_view(request):
+    ready, parts = health()
+    if ready:
+        return Response({"status": "ok", **parts})
+    failing = ", ".join(name for name, part in parts.items() if not part["ready"])
+    body = error_body(503, "not_ready", f"Not ready: {failing}.")
+    body.update(parts)
+    return Response(body, status=503)
