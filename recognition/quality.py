@@ -1,0 +1,55 @@
+"""Per-face quality metadata: detection score, size, sharpness and a pose estimate from landmarks.
+
+The pose is a geometric estimate from the five landmarks, good to tell frontal from profile faces
+(roughly ±10°), not a head-pose model. Reference proportions are those of the ArcFace 112×112
+landmark template, a frontal face: the nose sits at 0.494 of the way from the eye line to the
+mouth line.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .types import Detection, Quality
+
+_FRONTAL_NOSE_DEPTH = 0.494
+
+
+def sharpness(crop: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey crop: low for blurred or featureless faces."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def pose(landmarks) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in degrees from 5 landmarks; 0, 0, 0 is a frontal upright face."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    left_eye, right_eye, nose, left_mouth, right_mouth = points
+    roll = math.degrees(math.atan2(right_eye[1] - left_eye[1], right_eye[0] - left_eye[0]))
+    # Undo the roll so that yaw and pitch are measured along the face's own axes.
+    centre = (left_eye + right_eye) / 2
+    angle = -math.radians(roll)
+    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    left_eye, right_eye, nose, left_mouth, right_mouth = (rotation @ (points - centre).T).T
+    eye_distance = max(right_eye[0] - left_eye[0], 1e-6)
+    eye_y = (left_eye[1] + right_eye[1]) / 2
+    mouth_y = (left_mouth[1] + right_mouth[1]) / 2
+    # The nose tip swings sideways by about half the eye distance when the head turns 90°.
+    yaw = math.degrees(math.asin(float(np.clip(nose[0] / (0.5 * eye_distance), -1, 1))))
+    depth = (nose[1] - eye_y) / max(mouth_y - eye_y, 1e-6)
+    pitch = math.degrees(math.asin(float(np.clip((depth - _FRONTAL_NOSE_DEPTH) / 0.5, -1, 1))))
+    return yaw, pitch, roll
+
+
+def assess(detection: Detection, crop: np.ndarray) -> Quality:
+    yaw, pitch, roll = pose(detection.landmarks)
+    return Quality(
+        detection_score=float(detection.score),
+        face_size=int(round(detection.size)),
+        sharpness=sharpness(crop),
+        yaw=yaw,
+        pitch=pitch,
+        roll=roll,
+    )

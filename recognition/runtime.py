@@ -1,0 +1,75 @@
+"""ONNX Runtime sessions: created once per process, lazily, thread-safely.
+
+Nothing here runs at import time. Providers come from settings (`FACEAPP_ORT_PROVIDERS`):
+"auto" takes CUDA when the installed onnxruntime offers it, then CPU.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from .exceptions import ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+_sessions: dict[str, "onnxruntime.InferenceSession"] = {}  # noqa: F821
+_lock = threading.Lock()
+
+
+def model_path(name: str) -> Path:
+    return Path(settings.FACEAPP_MODEL_DIR) / f"{name}.onnx"
+
+
+def resolve_providers(requested: list[str] | None = None) -> list[str]:
+    """The providers to ask for, in order, limited to those this onnxruntime build has."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    requested = requested or settings.FACEAPP_ORT_PROVIDERS
+    if requested == ["auto"]:
+        requested = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    chosen = [p for p in requested if p in available]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")  # always a fallback
+    return chosen
+
+
+def get_session(name: str):
+    """The shared session for model `name` (e.g. "facenet", "mtcnn_pnet")."""
+    session = _sessions.get(name)
+    if session is not None:
+        return session
+    with _lock:
+        session = _sessions.get(name)
+        if session is None:
+            session = _create_session(name)
+            _sessions[name] = session
+    return session
+
+
+def _create_session(name: str):
+    import onnxruntime as ort
+
+    path = model_path(name)
+    if not path.is_file():
+        raise ModelUnavailable(f"Model file {path.name} is missing; run `manage.py build_models`.")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = settings.FACEAPP_ORT_THREADS
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = resolve_providers()
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as exc:  # a corrupt file or a provider that fails to initialise
+        logger.exception("could not load model %s", path)
+        raise ModelUnavailable(f"Model {path.name} could not be loaded.") from exc
+    logger.info("loaded %s with providers %s", path.name, session.get_providers())
+    return session
+
+
+def active_providers() -> dict[str, list[str]]:
+    """Providers each loaded session actually runs on (for health and logs)."""
+    return {name: s.get_providers() for name, s in _sessions.items()}
