@@ -1,0 +1,122 @@
+"""People, their faces (with embeddings), and pending enrolments waiting for an add_user call."""
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+EMBEDDING_SIZE = 512
+
+
+class Person(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    # Stored lower-cased by the services; NULL (not '') when absent, so that uniqueness applies only when given.
+    email = models.EmailField(max_length=254, null=True, blank=True, unique=True)
+    birthdate = models.DateField(null=True, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "created_at"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self):
+        return self.name
+
+
+def _face_path(kind: str, instance, filename: str) -> str:
+    # Spread files over 256 folders by the person's id, so no folder grows huge.
+    return f"faces/{kind}/{str(instance.person_id)[:2]}/{filename}"
+
+
+def crop_path(instance, filename):
+    return _face_path("crops", instance, filename)
+
+
+def thumbnail_path(instance, filename):
+    return _face_path("thumbs", instance, filename)
+
+
+def source_path(instance, filename):
+    return _face_path("sources", instance, filename)
+
+
+class Face(models.Model):
+    """One enrolled face: its embedding, the crop it was computed from, and where it came from."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="faces")
+    embedding = VectorField(dimensions=EMBEDDING_SIZE)
+    # Which model made the vector ("facenet:<sha256 prefix>"); search compares only equal models.
+    embedding_model = models.CharField(max_length=64)
+    crop = models.ImageField(upload_to=crop_path)
+    thumbnail = models.ImageField(upload_to=thumbnail_path)
+    source_image = models.FileField(upload_to=source_path, blank=True)
+    source = models.CharField(max_length=500, blank=True, help_text="Where the face came from: an upload's name, a req_id, a path.")
+    source_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    box = models.JSONField(default=dict)
+    landmarks = models.JSONField(default=list)
+    quality = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            HnswIndex(
+                name="face_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self):
+        return f"face of {self.person_id}"
+
+
+def new_req_id() -> str:
+    return secrets.token_hex(16)
+
+
+class PendingEnrollmentQuerySet(models.QuerySet):
+    def unexpired(self, now=None):
+        return self.filter(expires_at__gt=now or timezone.now())
+
+    def expired(self, now=None):
+        return self.filter(expires_at__lte=now or timezone.now())
+
+
+class PendingEnrollment(models.Model):
+    """A face seen by recognise_user that matched nobody, kept until `expires_at` for add_user.
+
+    The crop is kept in the row (a few KB of JPEG), so deleting the row erases every trace of it.
+    """
+
+    req_id = models.CharField(primary_key=True, max_length=64, default=new_req_id, editable=False)
+    embedding = VectorField(dimensions=EMBEDDING_SIZE)
+    embedding_model = models.CharField(max_length=64)
+    crop_jpeg = models.BinaryField()
+    box = models.JSONField(default=dict)
+    landmarks = models.JSONField(default=list)
+    quality = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    objects = PendingEnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.req_id
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -1,0 +1,283 @@
+"""The single enrolment path: used by the API, the admin and the import command.
+
+Every write that spans several rows runs in one transaction. Files (crops, thumbnails, source
+photos) are written before the rows that point at them and deleted again if the transaction fails,
+so a failed request leaves neither rows nor files behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from PIL import Image
+
+from recognition import pipeline, search
+from recognition.exceptions import DuplicateFace, EmailTaken, ExternalIdTaken, NoFaceDetected, PendingEnrollmentNotFound
+from recognition.manifest import embedding_model_id
+from recognition.types import Face as DetectedFace
+
+from .models import Face, PendingEnrollment, Person
+
+logger = logging.getLogger(__name__)
+
+THUMBNAIL_SIZE = 96
+# One lock id for "check for a duplicate face, then insert": two enrolments of the same new face
+# must not both pass the check.
+_ENROL_LOCK_ID = 0x6661636501
+
+
+def current_embedding_model() -> str:
+    return embedding_model_id(settings.FACEAPP_MODEL_DIR)
+
+
+# --- Recognition with pending enrolment --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recognition:
+    face: DetectedFace
+    faces_detected: int
+    width: int
+    height: int
+    match: search.Match | None
+    pending: PendingEnrollment | None
+
+
+def recognise_user(image: bytes) -> Recognition:
+    """Recognise the largest face in `image`; when it matches nobody, hold it as a pending enrolment."""
+    analysis = pipeline.analyse_bytes(image)
+    face = analysis.largest_face()
+    if face is None:
+        raise NoFaceDetected()
+    model = current_embedding_model()
+    matches = search.nearest_people(face.embedding, embedding_model=model, limit=1)
+    pending = None if matches else create_pending(face, model)
+    return Recognition(
+        face=face,
+        faces_detected=len(analysis.faces),
+        width=analysis.width,
+        height=analysis.height,
+        match=matches[0] if matches else None,
+        pending=pending,
+    )
+
+
+def create_pending(face: DetectedFace, embedding_model: str, *, now: dt.datetime | None = None) -> PendingEnrollment:
+    now = now or timezone.now()
+    return PendingEnrollment.objects.create(
+        embedding=face.embedding.tolist(),
+        embedding_model=embedding_model,
+        crop_jpeg=encode_jpeg(face.crop),
+        box=box_dict(face),
+        landmarks=[list(p) for p in face.detection.landmarks],
+        quality=face.quality.as_dict(),
+        expires_at=now + dt.timedelta(seconds=settings.FACEAPP_PENDING_TTL_SECONDS),
+    )
+
+
+def delete_expired_pending(*, now: dt.datetime | None = None) -> int:
+    deleted, _ = PendingEnrollment.objects.expired(now).delete()
+    return deleted
+
+
+# --- Enrolment ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceSample:
+    """What a new Face row needs, whichever way the face arrived."""
+
+    embedding: np.ndarray
+    embedding_model: str
+    crop_jpeg: bytes
+    box: dict
+    landmarks: list
+    quality: dict
+    source: str = ""
+    source_image: bytes | None = None
+    source_name: str = ""
+
+
+def sample_from_detection(face: DetectedFace, *, source: str = "", source_image: bytes | None = None, source_name: str = "") -> FaceSample:
+    return FaceSample(
+        embedding=face.embedding,
+        embedding_model=current_embedding_model(),
+        crop_jpeg=encode_jpeg(face.crop),
+        box=box_dict(face),
+        landmarks=[[round(x, 1), round(y, 1)] for x, y in face.detection.landmarks],
+        quality=face.quality.as_dict(),
+        source=source,
+        source_image=source_image,
+        source_name=source_name,
+    )
+
+
+def sample_from_image(image: bytes, *, source_name: str = "") -> FaceSample:
+    """The largest face of an uploaded photo (601 if it has none)."""
+    analysis = pipeline.analyse_bytes(image)
+    face = analysis.largest_face()
+    if face is None:
+        raise NoFaceDetected()
+    return sample_from_detection(face, source=f"upload:{source_name}" if source_name else "upload", source_image=image, source_name=source_name)
+
+
+def enrol_person(
+    *,
+    name: str,
+    birthdate: dt.date | None,
+    email: str | None = None,
+    external_id: str | None = None,
+    metadata: dict | None = None,
+    req_id: str | None = None,
+    image: bytes | None = None,
+    image_name: str = "",
+    allow_duplicates: bool | None = None,
+) -> Person:
+    """Create a person with one face, taken from a pending enrolment (`req_id`) or a photo (`image`).
+
+    A `req_id` is consumed: of two calls racing on it, one creates the person and the other gets
+    PendingEnrollmentNotFound. Raises EmailTaken or DuplicateFace (409s) on conflicts.
+    """
+    if (req_id is None) == (image is None):
+        raise ValueError("give exactly one of req_id and image")
+    allow_duplicates = settings.FACEAPP_ALLOW_DUPLICATES if allow_duplicates is None else allow_duplicates
+    email = normalise_email(email)
+    sample = sample_from_image(image, source_name=image_name) if image is not None else None
+    try:
+        with transaction.atomic(), _delete_files_on_error() as written:
+            if req_id is not None:
+                pending = (
+                    PendingEnrollment.objects.select_for_update().unexpired().filter(req_id=req_id).first()
+                )
+                if pending is None:
+                    raise PendingEnrollmentNotFound()
+                sample = _sample_from_pending(pending)
+            if email and Person.objects.filter(email=email).exists():
+                raise EmailTaken()
+            if external_id and Person.objects.filter(external_id=external_id).exists():
+                raise ExternalIdTaken()
+            if not allow_duplicates:
+                _refuse_duplicate(sample)
+            person = Person.objects.create(
+                name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}
+            )
+            _create_face(person, sample, written)
+            if req_id is not None:
+                pending.delete()
+    except IntegrityError as exc:
+        # A unique field won a race against the checks above.
+        if "email" in str(exc):
+            raise EmailTaken() from exc
+        if "external_id" in str(exc):
+            raise ExternalIdTaken() from exc
+        raise
+    logger.info("enrolled person %s (%s)", person.id, "req_id" if req_id else "image")
+    return person
+
+
+def add_face(person: Person, sample: FaceSample) -> Face:
+    with transaction.atomic(), _delete_files_on_error() as written:
+        return _create_face(person, sample, written)
+
+
+def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
+    return FaceSample(
+        embedding=np.asarray(pending.embedding, dtype=np.float32),
+        embedding_model=pending.embedding_model,
+        crop_jpeg=bytes(pending.crop_jpeg),
+        box=pending.box,
+        landmarks=pending.landmarks,
+        quality=pending.quality,
+        source=f"req_id:{pending.req_id}",
+    )
+
+
+def _refuse_duplicate(sample: FaceSample) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENROL_LOCK_ID])
+    matches = search.nearest_people(sample.embedding, embedding_model=sample.embedding_model, limit=1)
+    if matches:
+        match = matches[0]
+        raise DuplicateFace(
+            f"This face already matches enrolled person {match.person.id} (similarity {match.similarity:.2f}).",
+            existing_user_id=str(match.person.id),
+            similarity=round(match.similarity, 4),
+        )
+
+
+def _create_face(person: Person, sample: FaceSample, written: list[str]) -> Face:
+    face = Face(
+        person=person,
+        embedding=sample.embedding.tolist() if isinstance(sample.embedding, np.ndarray) else sample.embedding,
+        embedding_model=sample.embedding_model,
+        source=sample.source[:500],
+        box=sample.box,
+        landmarks=sample.landmarks,
+        quality=sample.quality,
+    )
+    face.crop.save(f"{face.id}.jpg", ContentFile(sample.crop_jpeg), save=False)
+    written.append(face.crop.name)
+    face.thumbnail.save(f"{face.id}.jpg", ContentFile(make_thumbnail(sample.crop_jpeg)), save=False)
+    written.append(face.thumbnail.name)
+    if sample.source_image is not None:
+        face.source_sha256 = hashlib.sha256(sample.source_image).hexdigest()
+        suffix = _image_suffix(sample.source_image)
+        face.source_image.save(f"{face.id}{suffix}", ContentFile(sample.source_image), save=False)
+        written.append(face.source_image.name)
+    face.save()
+    return face
+
+
+@contextlib.contextmanager
+def _delete_files_on_error():
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for name in written:
+            with contextlib.suppress(Exception):
+                default_storage.delete(name)
+        raise
+
+
+# --- Small helpers -----------------------------------------------------------------------------
+
+
+def normalise_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def box_dict(face: DetectedFace) -> dict:
+    x1, y1, x2, y2 = face.detection.box
+    return {"x": int(round(x1)), "y": int(round(y1)), "width": int(round(x2 - x1)), "height": int(round(y2 - y1))}
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def make_thumbnail(crop_jpeg: bytes) -> bytes:
+    with Image.open(io.BytesIO(crop_jpeg)) as image:
+        thumb = image.convert("RGB").resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    thumb.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def _image_suffix(data: bytes) -> str:
+    with contextlib.suppress(Exception), Image.open(io.BytesIO(data)) as image:
+        return {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}.get(image.format, "")
+    return ""

@@ -1,0 +1,13 @@
+"""Background tasks run by django-q2 (scheduled by migrations)."""
+import logging
+
+from .services import delete_expired_pending
+
+logger = logging.getLogger(__name__)
+
+
+def delete_expired_pending_enrollments() -> int:
+    deleted = delete_expired_pending()
+    if deleted:
+        logger.info("deleted %d expired pending enrolments", deleted)
+    return deleted
