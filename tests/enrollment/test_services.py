@@ -1,0 +1,123 @@
+import datetime as dt
+import threading
+
+import numpy as np
+import pytest
+import time_machine
+from django.db import DataError, connection
+from django_q.models import Schedule
+
+from enrollment import services, tasks
+from enrollment.models import Face, PendingEnrollment, Person
+from recognition.exceptions import ExternalIdTaken, PendingEnrollmentNotFound
+from tests.conftest import read_bytes
+
+
+def pending_for(*parts) -> PendingEnrollment:
+    recognition = services.recognise_user(read_bytes(*parts))
+    assert recognition.pending is not None
+    return recognition.pending
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_add_user_calls_racing_on_one_req_id_make_one_person(models_ready):
+    req_id = pending_for("samples", "obama.jpg").req_id
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def enrol(name):
+        try:
+            barrier.wait()
+            outcomes.append(services.enrol_person(name=name, birthdate=dt.date(1961, 8, 4), req_id=req_id, allow_duplicates=True))
+        except Exception as exc:  # collected and checked below
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=enrol, args=(f"racer {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    people = [o for o in outcomes if isinstance(o, Person)]
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(people) == 1 and len(errors) == 1, outcomes
+    assert isinstance(errors[0], PendingEnrollmentNotFound)
+    assert Person.objects.count() == 1 and Face.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_enrolments_of_one_new_face_racing_make_one_person(models_ready):
+    photos = [read_bytes("samples", "obama.jpg"), read_bytes("samples", "obama-480p.jpg")]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def enrol(image):
+        try:
+            barrier.wait()
+            outcomes.append(services.enrol_person(name="Obama", birthdate=None, image=image))
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=enrol, args=(photo,)) for photo in photos]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Person.objects.count() == 1, outcomes
+    assert sum(isinstance(o, Exception) and getattr(o, "error_code", None) == "duplicate_face" for o in outcomes) == 1
+
+
+@pytest.mark.django_db
+def test_a_failure_while_storing_a_face_leaves_no_row_and_no_files(models_ready, media_in_tmp):
+    person = Person.objects.create(name="Obama")
+    sample = services.sample_from_image(read_bytes("samples", "obama.jpg"))
+    broken = services.FaceSample(**{**sample.__dict__, "embedding": np.zeros(3, dtype=np.float32)})  # wrong size: the INSERT fails
+    with pytest.raises(DataError):
+        services.add_face(person, broken)
+    assert Face.objects.count() == 0
+    assert not [p for p in media_in_tmp.rglob("*") if p.is_file()]
+
+
+@pytest.mark.django_db
+def test_a_refused_enrolment_keeps_the_req_id_and_writes_nothing(models_ready, media_in_tmp):
+    Person.objects.create(name="Someone", external_id="EMP-1")
+    pending = pending_for("samples", "obama.jpg")
+    with pytest.raises(ExternalIdTaken):
+        services.enrol_person(name="Obama", birthdate=None, external_id="EMP-1", req_id=pending.req_id)
+    assert Person.objects.count() == 1 and Face.objects.count() == 0
+    assert PendingEnrollment.objects.filter(req_id=pending.req_id).exists()
+    assert not [p for p in media_in_tmp.rglob("*") if p.is_file()]
+
+
+@pytest.mark.django_db
+def test_expired_pending_enrolments_are_deleted_by_the_sweep(models_ready):
+    with time_machine.travel("2026-03-01 08:00:00+00:00", tick=False):
+        old = pending_for("samples", "obama.jpg")
+    with time_machine.travel("2026-03-01 08:10:00+00:00", tick=False):
+        fresh = pending_for("samples", "biden.jpg")
+    with time_machine.travel("2026-03-01 08:16:00+00:00", tick=False):
+        assert tasks.delete_expired_pending_enrollments() == 1
+    assert list(PendingEnrollment.objects.values_list("req_id", flat=True)) == [fresh.req_id]
+    assert not PendingEnrollment.objects.filter(req_id=old.req_id).exists()
+
+
+@pytest.mark.django_db
+def test_the_expiry_sweep_is_scheduled_by_a_migration():
+    schedule = Schedule.objects.get(func="enrollment.tasks.delete_expired_pending_enrollments")
+    assert schedule.repeats == -1 and schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
+
+
+@pytest.mark.django_db
+def test_deleting_a_face_deletes_its_files(models_ready, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    person = services.enrol_person(name="Biden", birthdate=None, image=read_bytes("samples", "biden.jpg"))
+    face = person.faces.get()
+    names = [face.crop.name, face.thumbnail.name, face.source_image.name]
+    assert all(default_storage.exists(n) for n in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        person.delete()
+    assert not any(default_storage.exists(n) for n in names)
