@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from enrollment.views import add_user
-from faceapp.views import health_view
+from faceapp.views import health_view, home_view
 from recognition.views import recognise_user
 
 api_v1 = [
@@ -15,6 +15,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home_view, name="home"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

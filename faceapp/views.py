@@ -1,3 +1,4 @@
+from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -16,3 +17,9 @@ def health_view(request):
     body = error_body(503, "not_ready", f"Not ready: {failing}.")
     body.update(parts)
     return Response(body, status=503)
+
+
+def home_view(request):
+    """The landing page: readiness at a glance and links to the docs and the admin."""
+    ready, parts = health()
+    return render(request, "home.html", {"ready": ready, "parts": parts}, status=200 if ready else 503)
