@@ -11,6 +11,22 @@ from pgvector.django import HnswIndex, VectorField
 EMBEDDING_SIZE = 512
 
 
+class Watchlist(models.Model):
+    """A named group of people (FindFace's gallery, CompreFace's collection); a person may be in several."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class Person(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -19,6 +35,7 @@ class Person(models.Model):
     birthdate = models.DateField(null=True, blank=True)
     external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     metadata = models.JSONField(default=dict, blank=True)
+    watchlists = models.ManyToManyField(Watchlist, related_name="people", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
