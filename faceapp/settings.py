@@ -165,6 +165,9 @@ FACEAPP_MODEL_CACHE = Path(
 )
 FACEAPP_ORT_PROVIDERS = env_list("FACEAPP_ORT_PROVIDERS", "auto")
 FACEAPP_ORT_THREADS = env_int("FACEAPP_ORT_THREADS", min(4, os.cpu_count() or 1))
+# How the CUDA provider picks FaceNet's convolution algorithms (MTCNN always uses DEFAULT: see
+# recognition/runtime.py for the measurements).
+FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH = env_str("FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH", "HEURISTIC")
 FACEAPP_MIN_FACE_SIZE = env_int("FACEAPP_MIN_FACE_SIZE", 20)
 FACEAPP_DETECT_MAX_SIDE = env_int("FACEAPP_DETECT_MAX_SIDE", 1280)
 FACEAPP_DETECTION_THRESHOLD = env_float("FACEAPP_DETECTION_THRESHOLD", 0.95)

@@ -37,6 +37,26 @@ def resolve_providers(requested: list[str] | None = None) -> list[str]:
     return chosen
 
 
+def conv_algo_search(name: str) -> str:
+    """How cuDNN picks convolution algorithms for model `name` on the CUDA provider.
+
+    ONNX Runtime remembers the choice for one input shape per convolution only. MTCNN's nets see a
+    new shape at every pyramid scale and every R/O-Net batch, so any search is paid again on every
+    photo: measured on an H100 (docs/benchmarks.md), MTCNN ran 2.4 photos/s (250×250) with
+    EXHAUSTIVE, 12.5 with HEURISTIC and 33 with DEFAULT (no search). FaceNet's shape is fixed
+    per batch size, so a search pays off: HEURISTIC gave 4,030 faces/s at batch 64, DEFAULT 2,196.
+    """
+    if name.startswith("mtcnn"):
+        return "DEFAULT"
+    return settings.FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH
+
+
+def provider_options(providers: list[str], name: str) -> list:
+    """Providers with their options, as InferenceSession takes them."""
+    cuda = {"cudnn_conv_algo_search": conv_algo_search(name)}
+    return [(p, cuda) if p == "CUDAExecutionProvider" else p for p in providers]
+
+
 def get_session(name: str):
     """The shared session for model `name` (e.g. "facenet", "mtcnn_pnet")."""
     session = _sessions.get(name)
@@ -60,7 +80,10 @@ def _create_session(name: str):
     options.intra_op_num_threads = settings.FACEAPP_ORT_THREADS
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    providers = resolve_providers()
+    if conv_algo_search(name) == "DEFAULT":
+        # CUDA warns on every convolution that the default algorithm may be slow; it was measured faster here.
+        options.log_severity_level = 3
+    providers = provider_options(resolve_providers(), name)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # a corrupt file or a provider that fails to initialise
