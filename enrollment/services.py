@@ -21,9 +21,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
-from recognition import pipeline, search
+from recognition import embedders, pipeline, search
 from recognition.exceptions import DuplicateFace, EmailTaken, ExternalIdTaken, NoFaceDetected, PendingEnrollmentNotFound
-from recognition.manifest import embedding_model_id
 from recognition.types import Face as DetectedFace
 
 from .models import Face, PendingEnrollment, Person
@@ -37,7 +36,7 @@ _ENROL_LOCK_ID = 0x6661636501
 
 
 def current_embedding_model() -> str:
-    return embedding_model_id(settings.FACEAPP_MODEL_DIR)
+    return embedders.model_id()
 
 
 # --- Recognition with pending enrolment --------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from recognition import runtime
+from recognition import embedders, runtime
 from recognition.manifest import check_models
 
 
@@ -30,9 +30,13 @@ def models_status() -> dict:
     status = check_models(settings.FACEAPP_MODEL_DIR)
     if not status.ready:
         return {"ready": False, "error": "; ".join(status.problems)}
+    problem = embedders.configuration_problem()
+    if problem:
+        return {"ready": False, "error": problem}
     return {
         "ready": True,
         "models": {name: entry["sha256"][:12] for name, entry in status.manifest["models"].items()},
+        "embedder": settings.FACEAPP_EMBEDDER,
         "providers": runtime.resolve_providers(),
     }
 

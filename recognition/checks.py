@@ -1,4 +1,5 @@
-"""Start-up checks: the model files and manifest are present and agree (cheap; checksums at build time)."""
+"""Start-up checks: the model files and manifest are present and agree (cheap; checksums at build time),
+and the configured embedder may be used."""
 from django.conf import settings
 from django.core import checks
 
@@ -16,3 +17,13 @@ def models_present(app_configs, **kwargs):
         )
         for problem in status.problems
     ]
+
+
+@checks.register()
+def embedder_allowed(app_configs, **kwargs):
+    from .embedders import configuration_problem
+
+    problem = configuration_problem()
+    if problem is None:
+        return []
+    return [checks.Error(problem, hint="Set FACEAPP_EMBEDDER=facenet, or opt in explicitly.", id="recognition.E002")]

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
-REQUIRED_MODELS = ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet")
-EMBEDDING_MODEL = "facenet"
+DETECTOR_MODELS = ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet")
+EMBEDDING_MODEL = "facenet"  # the default embedder
+EMBEDDING_MODELS = ("facenet", "arcface_mbf")
+# Everything build_models produces; all must be present, whichever embedder is active.
+BUILT_MODELS = DETECTOR_MODELS + EMBEDDING_MODELS
 EMBEDDING_SIZE = 512
 
 
@@ -47,7 +50,7 @@ def check_models(model_dir: Path, *, verify_checksums: bool = False) -> ModelSta
         return ModelStatus(False, (f"{model_dir / MANIFEST_NAME} is missing or unreadable",), None)
     problems = []
     models = manifest.get("models", {})
-    for name in REQUIRED_MODELS:
+    for name in BUILT_MODELS:
         entry = models.get(name)
         if entry is None:
             problems.append(f"{name} is not in the manifest")
@@ -59,14 +62,15 @@ def check_models(model_dir: Path, *, verify_checksums: bool = False) -> ModelSta
             problems.append(f"{entry['file']} does not match the manifest (size)")
         elif verify_checksums and sha256_file(path) != entry["sha256"]:
             problems.append(f"{entry['file']} does not match the manifest (checksum)")
-    embedder = models.get(EMBEDDING_MODEL, {})
-    if embedder and embedder.get("embedding_size") != EMBEDDING_SIZE:
-        problems.append(f"{EMBEDDING_MODEL} embeds to {embedder.get('embedding_size')} dimensions, not {EMBEDDING_SIZE}")
+    for name in EMBEDDING_MODELS:
+        embedder = models.get(name, {})
+        if embedder and embedder.get("embedding_size") != EMBEDDING_SIZE:
+            problems.append(f"{name} embeds to {embedder.get('embedding_size')} dimensions, not {EMBEDDING_SIZE}")
     return ModelStatus(not problems, tuple(problems), manifest)
 
 
-def embedding_model_id(model_dir: Path) -> str:
-    """'facenet:<first 12 hex of its sha256>' — recorded beside every stored vector."""
+def embedding_model_id(model_dir: Path, model: str = EMBEDDING_MODEL) -> str:
+    """'<model>:<first 12 hex of its sha256>', e.g. 'facenet:e0410ecdf9f9' — recorded beside every stored vector."""
     manifest = read_manifest(model_dir) or {}
-    entry = manifest.get("models", {}).get(EMBEDDING_MODEL, {})
-    return f"{EMBEDDING_MODEL}:{entry.get('sha256', 'unknown')[:12]}"
+    entry = manifest.get("models", {}).get(model, {})
+    return f"{model}:{entry.get('sha256', 'unknown')[:12]}"

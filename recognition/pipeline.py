@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from django.conf import settings
 
-from . import align, detector, embedder, images, quality
+from . import align, detector, embedder, embedders, images, quality
 from .types import Detection, Face
 
 PNET_WINDOW = 12
@@ -71,7 +71,7 @@ def analyse_image(
 
     started = time.perf_counter()
     if with_embeddings:
-        vectors = embedder.embed(crops)
+        vectors = embedders.embed_faces(image, detections, crops=crops)
     else:
         vectors = np.zeros((len(crops), embedder.EMBEDDING_SIZE), dtype=np.float32)
     timings["embed"] = (time.perf_counter() - started) * 1000

@@ -1,4 +1,8 @@
-"""Load the models and run them once, so that the first real request is not slow."""
+"""Load the models and run them once, so that the first real request is not slow.
+
+Raises ImproperlyConfigured when the configured embedder may not be used (e.g. a non-commercial
+model without the opt-in), so that a server refuses to start rather than failing every request.
+"""
 import logging
 
 import numpy as np
@@ -7,13 +11,13 @@ logger = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    from . import pipeline
+    from . import embedders, pipeline
     from .exceptions import ModelUnavailable
 
+    chosen = embedders.active()
     try:
         pipeline.analyse_image(np.full((160, 160, 3), 128, dtype=np.uint8))
-        from . import embedder
-
-        embedder.embed([np.zeros((160, 160, 3), dtype=np.uint8)])
+        chosen.embed([np.zeros((chosen.input_size, chosen.input_size, 3), dtype=np.uint8)])
+        logger.info("models warmed up; embedder %s (%s)", chosen.name, embedders.model_id(chosen))
     except ModelUnavailable as exc:
         logger.warning("models not loaded: %s", exc)

