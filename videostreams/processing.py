@@ -82,7 +82,7 @@ class CameraConfig:
             min_quality=camera.min_quality,
             roi=tuple(camera.roi) if camera.roi else None,
             match_threshold=camera.match_threshold,
-            watchlist_ids=tuple(sorted(str(w) for w in camera.watchlists.values_list("id", flat=True))),
+            watchlist_ids=tuple(sorted(str(w.id) for w in camera.watchlists.all())),
             source=camera.source,
         )
 
