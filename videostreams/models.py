@@ -98,6 +98,23 @@ def event_frame_path(instance, filename):
 
 
 class EventQuerySet(models.QuerySet):
+    def filtered(self, *, camera=None, person=None, watchlist=None, matched=None, since=None, until=None):
+        """The API's filters; None means no filter. A time range keeps events overlapping it."""
+        queryset = self
+        if camera is not None:
+            queryset = queryset.filter(camera_id=camera)
+        if person is not None:
+            queryset = queryset.filter(person_id=person)
+        if watchlist is not None:
+            queryset = queryset.filter(person__watchlists=watchlist)
+        if matched is not None:
+            queryset = queryset.filter(matched=matched)
+        if since is not None:
+            queryset = queryset.filter(last_seen__gte=since)
+        if until is not None:
+            queryset = queryset.filter(first_seen__lte=until)
+        return queryset
+
     def delete_with_files(self) -> int:
         """Delete the events and their image files; returns the number of events deleted."""
         count = 0

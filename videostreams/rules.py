@@ -13,6 +13,7 @@ import hmac
 import logging
 
 from django.db.models import Q
+from django.urls import reverse
 from django_q.tasks import async_task
 
 from enrollment.services import create_pending
@@ -68,8 +69,9 @@ def event_payload(event: Event, rule: Rule | None = None) -> dict:
             "similarity": event.similarity,
             "quality": event.quality,
             "box": event.box,
-            "crop_url": event.crop.url if event.crop else None,
-            "frame_url": event.frame.url if event.frame else None,
+            # Paths of the API's image endpoints (prefix them with the server's address).
+            "crop_url": reverse("event-image", kwargs={"pk": event.pk, "kind": "crop"}) if event.crop else None,
+            "frame_url": reverse("event-image", kwargs={"pk": event.pk, "kind": "frame"}) if event.frame else None,
         },
     }
 
