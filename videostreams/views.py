@@ -32,7 +32,12 @@ class CameraViewSet(viewsets.ModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(parameters=[EventFilter]),
-    image=extend_schema(summary="The event's best-shot crop, its thumbnail or the full frame (JPEG)", responses={(200, "image/jpeg"): bytes}),
+    image=extend_schema(
+        operation_id="events_image",
+        summary="The event's best-shot crop, its thumbnail or the full frame (JPEG)",
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(IMAGE_KINDS))],
+        responses={(200, "image/jpeg"): bytes},
+    ),
 )
 class EventViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Events, newest first; filter by camera, person, watchlist, matched, since/until."""
