@@ -171,3 +171,32 @@ def test_two_runners_racing_for_a_camera_give_it_to_exactly_one(db):
 def test_a_disabled_camera_cannot_be_claimed(db):
     camera = Camera.objects.create(name="off", source="0", enabled=False)
     assert not Runner(owner="r").claim(camera.id)
+
+
+def test_run_cameras_runs_until_sigterm_then_stops_cleanly_and_releases_its_cameras(models_ready, fast_backoff, tmp_path):
+    import io
+    import os
+    import signal
+
+    from django.core.management import call_command
+
+    camera = Camera.objects.create(name="file", source=short_video(tmp_path / "c.avi", frames=30), sample_fps=2)
+    seen_running = []
+
+    def stop_when_running():
+        try:
+            wait_for(lambda: Camera.objects.filter(pk=camera.pk, status=Camera.Status.RUNNING).exists(), timeout=15)
+            seen_running.append(Camera.objects.get(pk=camera.pk).lease_owner)
+        finally:
+            connection.close()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=stop_when_running, daemon=True)
+    killer.start()
+    out = io.StringIO()
+    call_command("run_cameras", "--refresh", "0.2", "--owner", "test-runner", stdout=out)
+    killer.join(timeout=5)
+    assert seen_running == ["test-runner"]
+    assert "stopping cameras" in out.getvalue() and "camera runner stopped" in out.getvalue()
+    camera.refresh_from_db()
+    assert camera.status == Camera.Status.STOPPED and camera.lease_owner == ""

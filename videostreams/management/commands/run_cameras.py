@@ -39,10 +39,13 @@ class Command(BaseCommand):
             self.stdout.write("stopping cameras...")
             runner.stop()
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         self.stdout.write(self.style.SUCCESS(f"camera runner {runner.owner} started (refresh every {refresh:g} s); Ctrl-C stops it."))
-        runner.run_forever()
+        try:
+            runner.run_forever()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         counters = runner.processor.counters
         frames = sum(c.frames for c in counters.values())
         faces = sum(c.faces for c in counters.values())
