@@ -14,7 +14,11 @@ Cameras sustainable at --camera-fps analysed frames/s each, with streams sent at
   analysis bound  = analysed_fps / camera_fps
   with decoding   = 1 / (camera_fps / analysed_fps + stream_fps × decode_s / cores)
 (analysis already uses every core through ONNX Runtime's threads; decoding is spread over the cores.)
-Search and event writing (a few ms per event, not per frame) are left out. On a machine shared with
+Search and event writing (a few ms per event, not per frame) are left out there; --live N checks the
+estimate end to end: the real runner (`videostreams.runner.Runner`, reader threads, bounded queues,
+processing, events in the configured database) on N cameras playing a 720p file at --stream-fps, for
+--live-seconds, printing each camera's analysed frames/s and dropped frames (its camera rows and events
+are deleted afterwards). On a machine shared with
 other work, wall-clock rates measure the neighbours too, so the CPU time per frame is printed as well,
 with the rate an otherwise idle machine would reach (cores / CPU seconds per frame: an upper bound,
 as ONNX Runtime's threads do not scale perfectly).
@@ -97,6 +101,48 @@ def bench_decode(frames, fps: float) -> float:
     return elapsed / max(decoded, 1)
 
 
+def bench_live(frames, *, cameras: int, seconds: float, camera_fps: float, stream_fps: float) -> None:
+    import threading
+
+    import cv2
+    from django.conf import settings
+    from django.db import connection
+
+    from videostreams.models import Camera, Event
+    from videostreams.runner import Runner
+
+    height, width = frames[0].shape[:2]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "720p-live.mp4")
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), stream_fps, (width, height))
+        for i in range(int((seconds + 5) * stream_fps)):
+            writer.write(frames[i % len(frames)])
+        writer.release()
+        settings.FACEAPP_CAMERA_BACKOFF_MIN_SECONDS = 0.1
+        made = [
+            Camera.objects.create(name=f"bench-live-{os.getpid()}-{i}", source=path, sample_fps=camera_fps, min_quality=0.0)
+            for i in range(cameras)
+        ]
+        runner = Runner(refresh_seconds=1.0)
+        thread = threading.Thread(target=lambda: (runner.run_forever(), connection.close()), daemon=True)
+        thread.start()
+        try:
+            time.sleep(3)  # readers open, models warm
+            start = {c.id: (runner.processor.counters[c.id].frames, runner.processor.counters[c.id].faces, runner.queue.dropped(c.id)) for c in made}
+            time.sleep(seconds)
+            for camera in made:
+                counters = runner.processor.counters[camera.id]
+                frames0, faces0, dropped0 = start[camera.id]
+                print(f"  live, {cameras} camera(s) at {camera_fps:g} fps: {camera.name}: "
+                      f"{(counters.frames - frames0) / seconds:.1f} analysed frames/s, {(counters.faces - faces0) / seconds:.1f} faces/s, "
+                      f"{runner.queue.dropped(camera.id) - dropped0} frames dropped in {seconds:g} s")
+        finally:
+            runner.stop()
+            thread.join(timeout=60)
+            Event.objects.filter(camera__in=made).delete_with_files()
+            Camera.objects.filter(pk__in=[c.pk for c in made]).delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", type=Path, default=CLIP, help="source video (default: the Hamilton clip)")
@@ -107,6 +153,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs per setting, best kept (default 2)")
     parser.add_argument("--camera-fps", type=float, default=5, help="analysed frames/s per camera (default 5)")
     parser.add_argument("--stream-fps", type=float, default=25, help="frames/s a camera sends (default 25)")
+    parser.add_argument("--live", type=int, nargs="*", default=[], help="also run the real runner on this many cameras (e.g. --live 1 2)")
+    parser.add_argument("--live-seconds", type=float, default=20, help="seconds of each --live run (default 20)")
     args = parser.parse_args()
 
     import django
@@ -137,6 +185,8 @@ def main() -> None:
             idle_cameras = 1 / (args.camera_fps / idle_fps + args.stream_fps * decode_s / cores)
             print(f"{min_face:>8} {batch:>5} {fps:>9.1f} {faces:>8.1f} {1000 / fps:>9.1f} {int(bound):>14d} {int(with_decode):>12d}"
                   f" {cpu * 1000:>13.1f} {idle_fps:>22.1f} {int(idle_cameras):>13d}")
+    for cameras in args.live:
+        bench_live(frames, cameras=cameras, seconds=args.live_seconds, camera_fps=args.camera_fps, stream_fps=args.stream_fps)
 
 
 if __name__ == "__main__":
