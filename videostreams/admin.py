@@ -24,6 +24,13 @@ class CameraAdmin(admin.ModelAdmin):
         ("Live status (written by the runner)", {"fields": STATUS_FIELDS}),
     )
 
+    def delete_model(self, request, obj):
+        obj.delete_with_events()
+
+    def delete_queryset(self, request, queryset):
+        for camera in queryset:
+            camera.delete_with_events()
+
 
 def _image(event, kind, size):
     if not getattr(event, kind):

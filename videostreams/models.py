@@ -75,9 +75,10 @@ class Camera(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def is_device(self) -> bool:
-        return self.source.strip().isdigit()
+    def delete_with_events(self):
+        """Delete the camera, its events and their image files (a plain delete would leave the files)."""
+        self.events.all().delete_with_files()
+        self.delete()
 
 
 def _event_path(kind: str, instance, filename: str) -> str:

@@ -29,6 +29,9 @@ class CameraViewSet(viewsets.ModelViewSet):
     serializer_class = CameraSerializer
     pagination_class = Pagination
 
+    def perform_destroy(self, instance):
+        instance.delete_with_events()
+
 
 @extend_schema_view(
     list=extend_schema(parameters=[EventFilter]),

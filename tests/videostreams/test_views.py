@@ -185,3 +185,15 @@ def test_the_feed_json_gives_events_updated_after_a_time(client, cast):
     updated = client.get("/videostreams/events/feed.json", {"after": newest}).json()["events"]
     assert [e["id"] for e in updated] == [str(event.id)]
     assert client.get(updated[0]["thumbnail_url"]).status_code == 200
+
+
+def test_deleting_a_camera_deletes_its_events_and_their_images(api_client, cast):
+    from django.core.files.storage import default_storage
+
+    door = cast["door"]
+    names = [n for e in door.events.all() for n in e.image_names()]
+    assert names and all(default_storage.exists(n) for n in names)
+    assert api_client.delete(f"/api/v1/cameras/{door.id}").status_code == 204
+    assert not Event.objects.filter(camera_id=door.id).exists()
+    assert not any(default_storage.exists(n) for n in names)
+    assert Event.objects.count() == 2  # the other camera's
