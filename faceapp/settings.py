@@ -183,6 +183,23 @@ FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
 FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)
 FACEAPP_ALLOW_DUPLICATES = env_bool("FACEAPP_ALLOW_DUPLICATES", False)
 
+# --- Video streams (videostreams/) -------------------------------------------------------------
+FACEAPP_RUN_CAMERAS = env_bool("FACEAPP_RUN_CAMERAS", True)  # `serve` starts `run_cameras` too
+FACEAPP_CAMERA_QUEUE_FRAMES = env_int("FACEAPP_CAMERA_QUEUE_FRAMES", 8)  # per camera; the oldest is dropped beyond
+FACEAPP_CAMERA_BATCH_FRAMES = env_int("FACEAPP_CAMERA_BATCH_FRAMES", 4)  # frames analysed together (one FaceNet batch)
+FACEAPP_CAMERA_BACKOFF_MIN_SECONDS = env_float("FACEAPP_CAMERA_BACKOFF_MIN_SECONDS", 1.0)
+FACEAPP_CAMERA_BACKOFF_MAX_SECONDS = env_float("FACEAPP_CAMERA_BACKOFF_MAX_SECONDS", 60.0)
+FACEAPP_CAMERA_OPEN_TIMEOUT_SECONDS = env_float("FACEAPP_CAMERA_OPEN_TIMEOUT_SECONDS", 10.0)
+FACEAPP_CAMERA_ERROR_AFTER = env_int("FACEAPP_CAMERA_ERROR_AFTER", 3)  # failures in a row before "reconnecting" turns "error"
+FACEAPP_CAMERA_REFRESH_SECONDS = env_float("FACEAPP_CAMERA_REFRESH_SECONDS", 5.0)  # re-read cameras, write status
+FACEAPP_CAMERA_LEASE_SECONDS = env_float("FACEAPP_CAMERA_LEASE_SECONDS", 30.0)
+FACEAPP_TRACK_MAX_AGE_SECONDS = env_float("FACEAPP_TRACK_MAX_AGE_SECONDS", 2.0)  # a face unseen this long ends its track
+FACEAPP_EVENT_FRAME_JPEG_QUALITY = env_int("FACEAPP_EVENT_FRAME_JPEG_QUALITY", 80)
+FACEAPP_EVENT_RETENTION_DAYS = env_float("FACEAPP_EVENT_RETENTION_DAYS", 30)
+FACEAPP_WEBHOOK_TIMEOUT_SECONDS = env_float("FACEAPP_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+FACEAPP_WEBHOOK_MAX_ATTEMPTS = env_int("FACEAPP_WEBHOOK_MAX_ATTEMPTS", 5)
+FACEAPP_WEBHOOK_BACKOFF_SECONDS = env_float("FACEAPP_WEBHOOK_BACKOFF_SECONDS", 30.0)  # doubles after each failure
+
 # --- Serving --------------------------------------------------------------------------------
 FACEAPP_HOST = env_str("HOST", "127.0.0.1")
 FACEAPP_PORT = env_int("PORT", 8000)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from enrollment.views import add_user
 from faceapp.views import health_view, home_view
 from recognition.views import recognise_user
+from videostreams.urls import api_router as video_api
 
 api_v1 = [
     path("health", health_view, name="health"),
@@ -12,12 +13,14 @@ api_v1 = [
     path("add_user", add_user, name="add_user"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *video_api.urls,
 ]
 
 urlpatterns = [
     path("", home_view, name="home"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("videostreams/", include("videostreams.urls")),
 ]
 
 handler404 = "faceapp.api.handler404"

@@ -1,7 +1,8 @@
-"""Serve faceapp: gunicorn for the web and a django-q2 cluster for background work, as one command.
+"""Serve faceapp: gunicorn for the web, a django-q2 cluster for background work and the camera
+runner (`run_cameras`), as one command.
 
-Both run as child processes; Ctrl-C (SIGINT) or SIGTERM stops both, and if either dies the other
-is stopped too, so a half-running server never goes unnoticed.
+All run as child processes; Ctrl-C (SIGINT) or SIGTERM stops them all, and if one dies the others
+are stopped too, so a half-running server never goes unnoticed.
 """
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve the app with gunicorn (web) and django-q2 workers (background tasks) together; Ctrl-C stops both."
+    help = (
+        "Serve the app with gunicorn (web), django-q2 workers (background tasks) and the camera runner together; "
+        "Ctrl-C stops them all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.FACEAPP_HOST, help="Address to listen on (default: HOST or 127.0.0.1).")
@@ -24,8 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=settings.FACEAPP_WEB_WORKERS, help="gunicorn worker processes (default: FACEAPP_WEB_WORKERS).")
         parser.add_argument("--threads", type=int, default=settings.FACEAPP_WEB_THREADS, help="Threads per gunicorn worker (default: FACEAPP_WEB_THREADS).")
         parser.add_argument("--no-queue", action="store_true", help="Do not start the django-q2 workers.")
+        parser.add_argument(
+            "--no-cameras", action="store_true",
+            help="Do not start the camera runner (run_cameras), e.g. when it runs on other machines (also FACEAPP_RUN_CAMERAS=0).",
+        )
 
-    def handle(self, *args, host, port, workers, threads, no_queue, **options):
+    def handle(self, *args, host, port, workers, threads, no_queue, no_cameras, **options):
         call_command("collectstatic", interactive=False, verbosity=0)
         python = sys.executable
         web = [
@@ -40,6 +48,8 @@ class Command(BaseCommand):
         children = {"web": subprocess.Popen(web)}
         if not no_queue:
             children["queue"] = subprocess.Popen([python, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
+        if settings.FACEAPP_RUN_CAMERAS and not no_cameras:
+            children["cameras"] = subprocess.Popen([python, "manage.py", "run_cameras"], cwd=settings.BASE_DIR)
         self.stdout.write(self.style.SUCCESS(f"faceapp is serving on http://{host}:{port}/  (API: /api/v1/, docs: /api/v1/docs, admin: /admin/)"))
         self.stdout.write("First time? Create a login with: .venv/bin/python manage.py createsuperuser")
 

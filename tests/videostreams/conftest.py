@@ -1,0 +1,25 @@
+"""Fixtures of the videostreams tests."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import read_bytes
+
+
+@pytest.fixture
+def api_client():
+    """The API client (replaced by the authenticated client of tests/conftest.py once API keys land)."""
+    return APIClient()
+
+
+@pytest.fixture
+def lin(models_ready, db):
+    """Lin-Manuel Miranda enrolled from his sample photo."""
+    from enrollment import services
+
+    return services.enrol_person(
+        name="Lin-Manuel Miranda", birthdate=dt.date(1980, 1, 16), image=read_bytes("samples", "lin-manuel-miranda.png"), image_name="lin-manuel-miranda.png"
+    )

@@ -1,0 +1,31 @@
+import io
+
+from django.core.management import call_command
+from PIL import Image
+
+from tests.conftest import data_path
+from videostreams.models import Camera, Event
+
+
+def test_process_video_matches_lin_manuel_miranda_with_best_shot_and_frame(lin):
+    clip = data_path("video", "short_hamilton_clip.mp4")
+    out = io.StringIO()
+    call_command("process_video", str(clip), "--camera", "hamilton", "--fps", "3", stdout=out)
+
+    camera = Camera.objects.get(name="hamilton")
+    assert not camera.enabled  # a camera made for a file run is not picked up by run_cameras
+    matched = Event.objects.filter(camera=camera, person=lin)
+    assert matched.exists(), out.getvalue()
+    event = matched.order_by("-similarity").first()
+    assert event.matched and event.similarity >= 0.5
+    assert event.closed and event.last_seen >= event.first_seen
+    with event.crop.open("rb") as f:
+        crop = Image.open(io.BytesIO(f.read()))
+        assert crop.format == "JPEG" and crop.size == (160, 160)
+    with event.frame.open("rb") as f:
+        frame = Image.open(io.BytesIO(f.read()))
+        assert frame.format == "JPEG" and frame.size == (640, 360) == (event.frame_width, event.frame_height)
+    assert event.thumbnail
+    box = event.box
+    assert 0 <= box["x"] < 640 and 0 <= box["y"] < 360 and box["width"] >= camera.min_face_size
+    assert "Lin-Manuel Miranda" in out.getvalue()

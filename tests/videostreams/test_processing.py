@@ -1,0 +1,94 @@
+import time
+
+import pytest
+
+from enrollment.models import Watchlist
+from recognition.types import Quality
+from tests.conftest import data_path
+from videostreams.models import Camera, Event
+from videostreams.processing import CameraConfig, Frame, Processor, quality_score
+from videostreams.sources import file_frames
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLIP = ("video", "short_hamilton_clip.mp4")
+
+
+def frames_of(camera_id, fps=3, until=None):
+    base = time.time()
+    for index, position, image in file_frames(str(data_path(*CLIP)), fps):
+        if until is not None and position > until:
+            return
+        yield Frame(camera_id=camera_id, image=image, timestamp=base + position, index=index)
+
+
+def run(processor, frames, batch=4):
+    frames = list(frames)
+    for start in range(0, len(frames), batch):
+        processor.process(frames[start : start + batch])
+
+
+def test_quality_prefers_large_sharp_frontal_confident_faces():
+    good = Quality(detection_score=0.999, face_size=120, sharpness=400, yaw=2, pitch=3, roll=1)
+    small = Quality(detection_score=0.999, face_size=30, sharpness=400, yaw=2, pitch=3, roll=1)
+    profile = Quality(detection_score=0.999, face_size=120, sharpness=400, yaw=55, pitch=3, roll=1)
+    blurred = Quality(detection_score=0.999, face_size=120, sharpness=10, yaw=2, pitch=3, roll=1)
+    assert quality_score(good) > max(quality_score(small), quality_score(profile), quality_score(blurred))
+    assert 0 <= quality_score(blurred) <= quality_score(good) <= 1
+
+
+def test_realtime_mode_writes_the_event_as_soon_as_the_face_is_recognised_and_updates_it(lin):
+    camera = Camera.objects.create(name="rt", source="x", mode=Camera.Mode.REALTIME)
+    processor = Processor()
+    processor.set_config(CameraConfig.from_camera(camera))
+    frames = list(frames_of(camera.id))
+    # Lin's long track begins near 2.8 s: run until shortly after.
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 3.5])
+    live = Event.objects.filter(camera=camera, person=lin, closed=False)
+    assert live.exists(), "no event while the face is still in view"
+    event = live.get()
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 3.5])
+    processor.flush()
+    event.refresh_from_db()
+    assert event.closed and event.frames_seen > 3 and event.last_seen > event.first_seen
+
+
+def test_best_shot_mode_writes_one_event_per_track_only_when_it_ends(lin):
+    camera = Camera.objects.create(name="bs", source="x", mode=Camera.Mode.BEST_SHOT)
+    processor = Processor()
+    processor.set_config(CameraConfig.from_camera(camera))
+    run(processor, frames_of(camera.id, until=5))
+    open_tracks = len(processor.trackers[camera.id].tracks)
+    assert open_tracks >= 1
+    before = Event.objects.filter(camera=camera).count()
+    processor.flush()
+    events = Event.objects.filter(camera=camera)
+    assert events.count() == before + open_tracks and all(e.closed for e in events)
+    assert events.filter(person=lin).exists()
+
+
+def test_a_camera_matches_only_its_watchlists(lin):
+    others = Watchlist.objects.create(name="others")
+    camera = Camera.objects.create(name="wl", source="x", mode=Camera.Mode.BEST_SHOT)
+    camera.watchlists.add(others)
+    processor = Processor()
+    processor.set_config(CameraConfig.from_camera(camera))
+    run(processor, frames_of(camera.id, until=5))
+    processor.flush()
+    assert Event.objects.filter(camera=camera).exists()
+    assert not Event.objects.filter(camera=camera, matched=True).exists()
+
+
+def test_faces_outside_the_region_of_interest_or_below_min_quality_are_ignored(models_ready):
+    left = Camera.objects.create(name="left-edge", source="x", roi=[0.0, 0.0, 0.05, 1.0])
+    strict = Camera.objects.create(name="strict", source="x", min_quality=0.99)
+    everything = Camera.objects.create(name="all", source="x")
+    processor = Processor()
+    for camera in (left, strict, everything):
+        processor.set_config(CameraConfig.from_camera(camera))
+    frames = list(frames_of(None, until=4))
+    for camera in (left, strict, everything):
+        run(processor, [Frame(camera_id=camera.id, image=f.image, timestamp=f.timestamp, index=f.index) for f in frames])
+    assert processor.counters[everything.id].faces > 0
+    assert processor.counters[left.id].faces == 0 and processor.counters[strict.id].faces == 0
+    assert processor.counters[left.id].frames == len(frames)

@@ -1,0 +1,97 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Camera, Event, Rule, WebhookDelivery
+
+STATUS_FIELDS = (
+    "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped", "reconnects",
+    "status_updated_at", "lease_owner", "lease_expires_at",
+)
+
+
+@admin.register(Camera)
+class CameraAdmin(admin.ModelAdmin):
+    list_display = ("name", "enabled", "mode", "status", "frames_per_second", "faces_per_second", "frames_dropped", "last_frame_at", "last_error")
+    list_filter = ("enabled", "mode", "status")
+    list_editable = ("enabled",)
+    search_fields = ("name", "source")
+    filter_horizontal = ("watchlists",)
+    readonly_fields = STATUS_FIELDS
+    fieldsets = (
+        (None, {"fields": ("name", "source", "enabled", "mode")}),
+        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "match_threshold", "watchlists")}),
+        ("Live status (written by the runner)", {"fields": STATUS_FIELDS}),
+    )
+
+    def delete_model(self, request, obj):
+        obj.delete_with_events()
+
+    def delete_queryset(self, request, queryset):
+        for camera in queryset:
+            camera.delete_with_events()
+
+
+def _image(event, kind, size):
+    if not getattr(event, kind):
+        return "-"
+    url = reverse("videostreams:event-image", kwargs={"pk": event.pk, "kind": kind})
+    return format_html('<a href="{}" target="_blank"><img src="{}" style="max-width:{}px;max-height:{}px"></a>', url, url, size, size)
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("face", "who", "similarity", "camera", "first_seen", "last_seen", "quality", "closed")
+    list_filter = ("matched", "camera", "closed", "first_seen")
+    list_select_related = ("camera", "person")
+    search_fields = ("person__name", "camera__name")
+    date_hierarchy = "first_seen"
+    raw_id_fields = ("person",)
+    exclude = ("embedding",)
+    readonly_fields = (
+        "crop_image", "frame_image", "camera", "track_id", "first_seen", "last_seen", "person", "similarity", "matched",
+        "quality", "quality_details", "box", "frame_width", "frame_height", "embedding_model", "frames_seen", "closed",
+        "crop", "thumbnail", "frame",
+    )
+
+    @admin.display(description="Face")
+    def face(self, event):
+        return _image(event, "thumbnail", 64)
+
+    @admin.display(description="Best shot")
+    def crop_image(self, event):
+        return _image(event, "crop", 160)
+
+    @admin.display(description="Full frame")
+    def frame_image(self, event):
+        return _image(event, "frame", 640)
+
+    @admin.display(description="Who", ordering="person__name")
+    def who(self, event):
+        return event.person.name if event.person_id else "unknown"
+
+    def has_add_permission(self, request):
+        return False
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete_with_files()
+
+    def delete_model(self, request, obj):
+        obj.delete_with_files()
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "enabled", "trigger", "webhook_url", "create_pending_enrollment")
+    list_filter = ("enabled", "trigger")
+    filter_horizontal = ("cameras", "watchlists")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "rule", "url", "status", "attempts", "response_status", "last_error")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

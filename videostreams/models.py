@@ -1,0 +1,233 @@
+"""Cameras, the events seen on them, the rules that act on events, and the webhook delivery log."""
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from pgvector.django import VectorField
+
+from enrollment.models import EMBEDDING_SIZE, Person, Watchlist
+
+
+def validate_roi(value):
+    """A region of interest is empty (the whole frame) or [x1, y1, x2, y2] as fractions of the frame."""
+    if value in (None, [], {}):
+        return
+    if not isinstance(value, list) or len(value) != 4 or not all(isinstance(v, (int, float)) for v in value):
+        raise ValidationError("Give the region of interest as [x1, y1, x2, y2], fractions of the frame between 0 and 1.")
+    x1, y1, x2, y2 = value
+    if not (0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1):
+        raise ValidationError("The region of interest needs 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1.")
+
+
+class Camera(models.Model):
+    """A video source and how to analyse it; the runner that owns it writes its live status here."""
+
+    class Mode(models.TextChoices):
+        REALTIME = "realtime", "Realtime: an event as soon as a face is recognised, updated later"
+        BEST_SHOT = "best_shot", "Best shot: one event when the face's track ends"
+
+    class Status(models.TextChoices):
+        STOPPED = "stopped", "Stopped"
+        STARTING = "starting", "Starting"
+        RUNNING = "running", "Running"
+        RECONNECTING = "reconnecting", "Reconnecting"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    source = models.CharField(
+        max_length=1000,
+        help_text="rtsp://, http(s):// (MJPEG or any FFmpeg stream), a video file path, or a local device index (0, 1, ...).",
+    )
+    enabled = models.BooleanField(default=True)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.REALTIME)
+    sample_fps = models.FloatField(default=5.0, help_text="Frames per second to analyse (the rest are skipped).")
+    min_face_size = models.PositiveIntegerField(default=40, help_text="Smallest face to detect, in pixels of the frame.")
+    min_quality = models.FloatField(default=0.3, help_text="Faces scoring below this quality (0-1) are ignored.")
+    roi = models.JSONField(
+        default=list, blank=True, validators=[validate_roi], help_text="Region of interest [x1, y1, x2, y2] as fractions; empty: the whole frame."
+    )
+    match_threshold = models.FloatField(null=True, blank=True, help_text="Cosine similarity to call a match; empty: FACEAPP_MATCH_THRESHOLD.")
+    watchlists = models.ManyToManyField(Watchlist, blank=True, related_name="cameras", help_text="Match only these watchlists' people; none: everybody.")
+
+    # Live status, written by the runner that holds the lease.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STOPPED)
+    last_error = models.TextField(blank=True)
+    last_frame_at = models.DateTimeField(null=True, blank=True)
+    frames_per_second = models.FloatField(default=0.0, help_text="Frames analysed per second, recently.")
+    faces_per_second = models.FloatField(default=0.0)
+    frames_dropped = models.PositiveBigIntegerField(default=0, help_text="Frames dropped by the bounded queue since the runner took the camera.")
+    reconnects = models.PositiveIntegerField(default=0, help_text="Failed opens or lost streams since the runner took the camera.")
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+    # The lease: a runner owns the camera while lease_expires_at is in the future (see runner.claim).
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def delete_with_events(self):
+        """Delete the camera, its events and their image files (a plain delete would leave the files)."""
+        self.events.all().delete_with_files()
+        self.delete()
+
+
+def _event_path(kind: str, instance, filename: str) -> str:
+    when = instance.first_seen or timezone.now()
+    return f"events/{kind}/{when:%Y/%m/%d}/{filename}"
+
+
+def event_crop_path(instance, filename):
+    return _event_path("crops", instance, filename)
+
+
+def event_thumbnail_path(instance, filename):
+    return _event_path("thumbs", instance, filename)
+
+
+def event_frame_path(instance, filename):
+    return _event_path("frames", instance, filename)
+
+
+class EventQuerySet(models.QuerySet):
+    def filtered(self, *, camera=None, person=None, watchlist=None, matched=None, since=None, until=None):
+        """The API's filters; None means no filter. A time range keeps events overlapping it."""
+        queryset = self
+        if camera is not None:
+            queryset = queryset.filter(camera_id=camera)
+        if person is not None:
+            queryset = queryset.filter(person_id=person)
+        if watchlist is not None:
+            queryset = queryset.filter(person__watchlists=watchlist)
+        if matched is not None:
+            queryset = queryset.filter(matched=matched)
+        if since is not None:
+            queryset = queryset.filter(last_seen__gte=since)
+        if until is not None:
+            queryset = queryset.filter(first_seen__lte=until)
+        return queryset
+
+    def delete_with_files(self) -> int:
+        """Delete the events and their image files; returns the number of events deleted."""
+        count = 0
+        for event in self.iterator():
+            event.delete_with_files()
+            count += 1
+        return count
+
+
+class Event(models.Model):
+    """A face followed across frames on one camera: its best shot, the frame it came from, and who it is."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="events")
+    track_id = models.CharField(max_length=64, help_text="The tracker's id of the face within the runner's session.")
+    first_seen = models.DateTimeField(db_index=True)
+    last_seen = models.DateTimeField()
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    similarity = models.FloatField(null=True, blank=True)
+    matched = models.BooleanField(default=False, db_index=True)
+    quality = models.FloatField(help_text="Quality score (0-1) of the best shot.")
+    quality_details = models.JSONField(default=dict)
+    box = models.JSONField(default=dict, help_text="The best shot's box in the full frame: x, y, width, height (pixels).")
+    frame_width = models.PositiveIntegerField(default=0)
+    frame_height = models.PositiveIntegerField(default=0)
+    crop = models.ImageField(upload_to=event_crop_path)
+    thumbnail = models.ImageField(upload_to=event_thumbnail_path)
+    frame = models.ImageField(upload_to=event_frame_path, blank=True)
+    embedding = VectorField(dimensions=EMBEDDING_SIZE, null=True, blank=True)
+    embedding_model = models.CharField(max_length=64, blank=True)
+    frames_seen = models.PositiveIntegerField(default=1)
+    closed = models.BooleanField(default=False, help_text="The track has ended; the event will not change again.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-first_seen"]
+        indexes = [models.Index(fields=["camera", "-first_seen"]), models.Index(fields=["person", "-first_seen"])]
+
+    def __str__(self):
+        who = self.person.name if self.person_id and self.person else "unknown"
+        return f"{who} on {self.camera_id} at {self.first_seen:%Y-%m-%d %H:%M:%S}"
+
+    def image_names(self) -> list[str]:
+        return [f.name for f in (self.crop, self.thumbnail, self.frame) if f]
+
+    def delete_with_files(self):
+        storage_names = self.image_names()
+        storage = self.crop.storage
+        self.delete()
+        for name in storage_names:
+            try:
+                storage.delete(name)
+            except OSError:
+                pass
+
+
+class Rule(models.Model):
+    """facerouter's directive: when a face of this kind is seen on these cameras, do these actions."""
+
+    class Trigger(models.TextChoices):
+        MATCH = "match", "A matched face (of the rule's watchlists; none: anybody enrolled)"
+        UNKNOWN = "unknown", "An unknown face"
+        ANY = "any", "Any face"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MATCH)
+    cameras = models.ManyToManyField(Camera, blank=True, related_name="rules", help_text="None: every camera.")
+    watchlists = models.ManyToManyField(Watchlist, blank=True, related_name="rules", help_text="For 'match': none means any enrolled person.")
+    webhook_url = models.URLField(max_length=1000, blank=True, help_text="POST a JSON body here (blank: no webhook).")
+    webhook_secret = models.CharField(max_length=200, blank=True, help_text="Key of the X-Faceapp-Signature HMAC-SHA256 header.")
+    create_pending_enrollment = models.BooleanField(
+        default=False, help_text="For unknown faces: hold the face as a pending enrolment (req_id) for an operator to enrol."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One webhook POST of one event, with every attempt's outcome (the delivery log)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rule = models.ForeignKey(Rule, null=True, on_delete=models.SET_NULL, related_name="deliveries")
+    event = models.ForeignKey(Event, null=True, on_delete=models.SET_NULL, related_name="deliveries")
+    url = models.URLField(max_length=1000)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"{self.url} ({self.status})"

@@ -1,0 +1,129 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from enrollment.models import Watchlist
+
+from .models import Camera, Event, Rule, WebhookDelivery, validate_roi
+
+
+class CameraSerializer(serializers.ModelSerializer):
+    watchlists = serializers.PrimaryKeyRelatedField(many=True, queryset=Watchlist.objects.all(), required=False)
+    sample_fps = serializers.FloatField(min_value=0.1, max_value=60, required=False)
+    min_face_size = serializers.IntegerField(min_value=12, max_value=2000, required=False)
+    min_quality = serializers.FloatField(min_value=0, max_value=1, required=False)
+    match_threshold = serializers.FloatField(min_value=-1, max_value=1, required=False, allow_null=True)
+    roi = serializers.JSONField(required=False, validators=[validate_roi], help_text="[x1, y1, x2, y2] fractions of the frame; [] for all of it.")
+
+    class Meta:
+        model = Camera
+        fields = [
+            "id", "name", "source", "enabled", "mode", "sample_fps", "min_face_size", "min_quality", "roi",
+            "match_threshold", "watchlists",
+            "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
+            "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
+        ]
+        read_only_fields = [
+            "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
+            "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
+        ]
+
+    def validate_source(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("Give an RTSP/HTTP(S) URL, a video file path or a device index.")
+        return value
+
+    def validate_roi(self, value):
+        return value or []
+
+
+def image_url(request, event: Event, kind: str) -> str | None:
+    if not getattr(event, kind):
+        return None
+    path = reverse("event-image", kwargs={"pk": event.pk, "kind": kind})
+    return request.build_absolute_uri(path) if request else path
+
+
+class EventSerializer(serializers.ModelSerializer):
+    camera_name = serializers.CharField(source="camera.name", read_only=True)
+    person = serializers.SerializerMethodField()
+    crop_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    frame_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "camera", "camera_name", "track_id", "first_seen", "last_seen", "matched", "person", "similarity",
+            "quality", "quality_details", "box", "frame_width", "frame_height", "frames_seen", "closed",
+            "crop_url", "thumbnail_url", "frame_url", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_person(self, event) -> dict | None:
+        if not event.person_id:
+            return None
+        return {"id": str(event.person_id), "name": event.person.name, "external_id": event.person.external_id}
+
+    def get_crop_url(self, event) -> str | None:
+        return image_url(self.context.get("request"), event, "crop")
+
+    def get_thumbnail_url(self, event) -> str | None:
+        return image_url(self.context.get("request"), event, "thumbnail")
+
+    def get_frame_url(self, event) -> str | None:
+        return image_url(self.context.get("request"), event, "frame")
+
+
+class EventFilter(serializers.Serializer):
+    """The query parameters of GET /api/v1/events."""
+
+    camera = serializers.UUIDField(required=False)
+    person = serializers.UUIDField(required=False)
+    watchlist = serializers.UUIDField(required=False)
+    matched = serializers.BooleanField(required=False, allow_null=True, default=None)
+    since = serializers.DateTimeField(required=False, help_text="Events seen at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Events that began at or before this time.")
+
+    def validate(self, data):
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise serializers.ValidationError({"since": "since is after until."})
+        return data
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    cameras = serializers.PrimaryKeyRelatedField(many=True, queryset=Camera.objects.all(), required=False)
+    watchlists = serializers.PrimaryKeyRelatedField(many=True, queryset=Watchlist.objects.all(), required=False)
+    webhook_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200)
+    has_webhook_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id", "name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret",
+            "has_webhook_secret", "create_pending_enrollment", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_has_webhook_secret(self, rule) -> bool:
+        return bool(rule.webhook_secret)
+
+    def validate(self, data):
+        webhook = data.get("webhook_url", getattr(self.instance, "webhook_url", ""))
+        pending = data.get("create_pending_enrollment", getattr(self.instance, "create_pending_enrollment", False))
+        if not webhook and not pending:
+            raise serializers.ValidationError({"webhook_url": "A rule needs an action: a webhook_url and/or create_pending_enrollment."})
+        trigger = data.get("trigger", getattr(self.instance, "trigger", Rule.Trigger.MATCH))
+        if pending and trigger == Rule.Trigger.MATCH:
+            raise serializers.ValidationError({"create_pending_enrollment": "Pending enrolments are for unknown faces: use trigger 'unknown' or 'any'."})
+        return data
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "rule", "event", "url", "payload", "status", "attempts", "response_status", "last_error",
+            "next_attempt_at", "created_at", "delivered_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,88 @@
+"""Background tasks run by django-q2: webhook delivery with retries, and event retention."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import schedule
+
+from .models import Event, WebhookDelivery
+from .rules import SIGNATURE_HEADER, sign
+
+logger = logging.getLogger(__name__)
+
+
+def webhook_body(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def deliver_webhook(delivery_id: str) -> str:
+    """POST one delivery; on failure, schedule the next attempt (back-off doubling) or give up.
+
+    Returns the delivery's status. Never raises for a receiver's failure: the delivery log has it.
+    """
+    delivery = WebhookDelivery.objects.select_related("rule").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+        return delivery.status if delivery else "missing"
+    body = webhook_body(delivery.payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "faceapp-webhook/1",
+        "X-Faceapp-Delivery": str(delivery.id),
+        "X-Faceapp-Event": delivery.payload.get("type", ""),
+    }
+    secret = delivery.rule.webhook_secret if delivery.rule else ""
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(secret, body)
+    delivery.attempts += 1
+    try:
+        request = urllib.request.Request(delivery.url, data=body, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=settings.FACEAPP_WEBHOOK_TIMEOUT_SECONDS) as response:
+            delivery.response_status = response.status
+        delivery.status = WebhookDelivery.Status.DELIVERED
+        delivery.delivered_at = timezone.now()
+        delivery.last_error = ""
+        delivery.next_attempt_at = None
+    except urllib.error.HTTPError as exc:
+        delivery.response_status = exc.code
+        _failed(delivery, f"HTTP {exc.code}")
+    except Exception as exc:  # refused, timed out, DNS, TLS...
+        _failed(delivery, f"{type(exc).__name__}: {exc}")
+    delivery.save()
+    return delivery.status
+
+
+def _failed(delivery: WebhookDelivery, error: str) -> None:
+    delivery.last_error = error[:2000]
+    if delivery.attempts >= settings.FACEAPP_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.next_attempt_at = None
+        logger.warning("webhook %s to %s failed %d times; giving up: %s", delivery.id, delivery.url, delivery.attempts, error)
+        return
+    delay = settings.FACEAPP_WEBHOOK_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
+    delivery.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+    schedule(
+        "videostreams.tasks.deliver_webhook",
+        str(delivery.id),
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=delivery.next_attempt_at,
+    )
+    logger.info("webhook %s to %s failed (%s); retry %d in %.0f s", delivery.id, delivery.url, error, delivery.attempts + 1, delay)
+
+
+def delete_old_events(*, now: dt.datetime | None = None) -> int:
+    """Delete events (and their crops, thumbnails and frames) and finished webhook deliveries older than
+    FACEAPP_EVENT_RETENTION_DAYS."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.FACEAPP_EVENT_RETENTION_DAYS)
+    deleted = Event.objects.filter(last_seen__lt=cutoff).delete_with_files()
+    WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=WebhookDelivery.Status.PENDING).delete()
+    if deleted:
+        logger.info("retention: deleted %d events older than %s", deleted, cutoff.isoformat())
+    return deleted
