@@ -100,11 +100,15 @@ def model_id(chosen: Embedder | None = None) -> str:
     return embedding_model_id(settings.FACEAPP_MODEL_DIR, (chosen or active()).model)
 
 
-def embed_faces(image: np.ndarray, detections: list[Detection], *, crops: list[np.ndarray] | None = None, chosen: Embedder | None = None) -> np.ndarray:
-    """Unit vectors for the detected faces of `image`. `crops` (FaceNet's margin crops) are reused when they are the input."""
+def prepare_faces(image: np.ndarray, detections: list[Detection], *, crops: list[np.ndarray] | None = None, chosen: Embedder | None = None) -> list[np.ndarray]:
+    """The embedder's inputs for the detected faces of `image`; `crops` (FaceNet's margin crops) are reused when they are the input."""
     chosen = chosen or active()
     if crops is not None and chosen.prepare is align.crop_face:
-        faces = crops
-    else:
-        faces = [chosen.prepare(image, detection) for detection in detections]
-    return chosen.embed(faces)
+        return list(crops)
+    return [chosen.prepare(image, detection) for detection in detections]
+
+
+def embed_faces(image: np.ndarray, detections: list[Detection], *, crops: list[np.ndarray] | None = None, chosen: Embedder | None = None) -> np.ndarray:
+    """Unit vectors for the detected faces of `image`."""
+    chosen = chosen or active()
+    return chosen.embed(prepare_faces(image, detections, crops=crops, chosen=chosen))

@@ -33,7 +33,7 @@ from django.db import transaction
 
 from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
-from recognition import embedder, pipeline, search
+from recognition import embedders, pipeline, search
 from recognition.types import Face, Quality
 
 from .models import Camera, Event
@@ -141,6 +141,8 @@ class Processor:
     def analyse(self, frames: list[Frame]) -> list[list[tuple[Face, float]]]:
         """Detect in each frame, filter, and embed all kept faces in one batch → per frame [(face, score)]."""
         per_frame: list[list[tuple[Face, float]]] = []
+        chosen = embedders.active()
+        inputs: list[np.ndarray] = []
         for frame in frames:
             config = self.config(frame.camera_id)
             rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
@@ -153,8 +155,9 @@ class Processor:
                 if score >= config.min_quality:
                     kept.append((face, score))
             per_frame.append(kept)
-        crops = [face.crop for kept in per_frame for face, _ in kept]
-        vectors = iter(embedder.embed(crops))
+            inputs += embedders.prepare_faces(rgb, [f.detection for f, _ in kept], crops=[f.crop for f, _ in kept], chosen=chosen)
+        # One embedding batch across all the frames' faces.
+        vectors = iter(chosen.embed(inputs))
         return [[(dataclasses.replace(face, embedding=next(vectors)), score) for face, score in kept] for kept in per_frame]
 
     def process(self, frames: list[Frame]) -> list[Event]:

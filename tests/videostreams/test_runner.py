@@ -109,20 +109,20 @@ def test_enabling_editing_and_disabling_a_camera_takes_effect_without_restart(mo
         time.sleep(0.6)
         assert camera.id not in runner.readers
         Camera.objects.filter(pk=camera.pk).update(enabled=True)
-        assert wait_for(lambda: camera.id in runner.readers, timeout=5)
+        assert wait_for(lambda: camera.id in runner.readers)
 
         Camera.objects.filter(pk=camera.pk).update(sample_fps=0.5, min_face_size=60)
-        assert wait_for(lambda: runner.readers[camera.id].config.sample_fps == 0.5, timeout=5)
+        assert wait_for(lambda: runner.readers[camera.id].config.sample_fps == 0.5)
         assert runner.processor.config(camera.id).min_face_size == 60
 
         first_reader = runner.readers[camera.id]
         video = short_video(tmp_path / "door.avi")
         Camera.objects.filter(pk=camera.pk).update(source=video)
-        assert wait_for(lambda: runner.readers[camera.id] is not first_reader, timeout=5)
+        assert wait_for(lambda: runner.readers[camera.id] is not first_reader)
         assert runner.readers[camera.id].config.source == video
 
         Camera.objects.filter(pk=camera.pk).update(enabled=False)
-        assert wait_for(lambda: camera.id not in runner.readers, timeout=5)
+        assert wait_for(lambda: camera.id not in runner.readers)
         camera.refresh_from_db()
         assert camera.status == Camera.Status.STOPPED and camera.lease_owner == ""
     finally:
