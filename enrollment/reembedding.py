@@ -65,7 +65,7 @@ def reembed_all(*, batch_size: int = 32, limit: int | None = None, progress: Cal
             try:
                 prepared.append(_prepare_face(face, chosen))
                 ready.append(face)
-            except _CannotPrepare as exc:
+            except CannotPrepare as exc:
                 failed_ids.add(face.id)
                 report.failed.append((str(face.id), str(exc)))
         vectors = chosen.embed(prepared) if prepared else np.zeros((0, 0))
@@ -81,7 +81,7 @@ def reembed_all(*, batch_size: int = 32, limit: int | None = None, progress: Cal
     return report
 
 
-class _CannotPrepare(Exception):
+class CannotPrepare(Exception):
     pass
 
 
@@ -89,7 +89,7 @@ def _prepare_face(face: Face, chosen: embedders.Embedder) -> np.ndarray:
     if face.source_image:
         try:
             with face.source_image.open("rb") as f:
-                image = _decode(f.read())
+                image = decode(f.read())
             detection = _best_overlap(pipeline.detect(image, min_face_size=settings.FACEAPP_MIN_FACE_SIZE, min_score=settings.FACEAPP_DETECTION_THRESHOLD), face.box)
             if detection is not None:
                 return chosen.prepare(image, detection)
@@ -97,26 +97,26 @@ def _prepare_face(face: Face, chosen: embedders.Embedder) -> np.ndarray:
             logger.warning("face %s: source photo unusable (%s); using the stored crop", face.id, exc)
     try:
         with face.crop.open("rb") as f:
-            crop = _decode(f.read())
+            crop = decode(f.read())
     except (OSError, ValueError, FaceAppError) as exc:
-        raise _CannotPrepare(f"the stored crop is unreadable ({exc})") from exc
-    return _prepare_from_crop(crop, chosen)
+        raise CannotPrepare(f"the stored crop is unreadable ({exc})") from exc
+    return prepare_from_crop(crop, chosen)
 
 
-def _prepare_from_crop(crop: np.ndarray, chosen: embedders.Embedder) -> np.ndarray:
+def prepare_from_crop(crop: np.ndarray, chosen: embedders.Embedder) -> np.ndarray:
     if chosen.prepare is align.crop_face and crop.shape[:2] == (align.CROP_SIZE, align.CROP_SIZE):
         return crop  # the stored crop is exactly this embedder's input
     found = pipeline.detect(crop, min_face_size=CROP_MIN_FACE_SIZE, min_score=CROP_DETECTION_THRESHOLD)
     if not found:
-        raise _CannotPrepare("no face found again in the stored crop")
+        raise CannotPrepare("no face found again in the stored crop")
     return chosen.prepare(crop, max(found, key=lambda d: d.area))
 
 
 def _reembed_pending(chosen: embedders.Embedder, target: str, report: ReembedReport) -> None:
     for pending in PendingEnrollment.objects.unexpired().exclude(embedding_model=target):
         try:
-            vector = chosen.embed([_prepare_from_crop(_decode(bytes(pending.crop_jpeg)), chosen)])[0]
-        except (_CannotPrepare, FaceAppError):
+            vector = chosen.embed([prepare_from_crop(decode(bytes(pending.crop_jpeg)), chosen)])[0]
+        except (CannotPrepare, FaceAppError):
             pending.delete()
             report.pending_deleted += 1
             continue
@@ -124,7 +124,7 @@ def _reembed_pending(chosen: embedders.Embedder, target: str, report: ReembedRep
         report.pending_done += 1
 
 
-def _decode(data: bytes) -> np.ndarray:
+def decode(data: bytes) -> np.ndarray:
     return images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
 
 

@@ -8,7 +8,7 @@ from recognition import embedders
 
 class Command(BaseCommand):
     help = (
-        "Recompute every stored face vector (and pending enrolment) made by another model with the active "
+        "Recompute every stored face vector (and pending enrolment and camera event) made by another model with the active "
         "embedder (FACEAPP_EMBEDDER), from the stored source photos or face crops, so that search works again "
         "after switching models without re-enrolling anyone. Batched and resumable: each batch is committed, and "
         "a re-run continues with the faces still on another model."
@@ -34,5 +34,10 @@ class Command(BaseCommand):
             f"Done: {report.faces_done} face(s) re-embedded, {len(report.failed)} failed; "
             f"pending enrolments: {report.pending_done} re-embedded, {report.pending_deleted} deleted."
         )
+        # Events are evidence, not a gallery: re-embedded too so that no stored vector is left in the old space.
+        from videostreams.reembedding import reembed_events
+
+        events_done, events_cleared = reembed_events(batch_size=batch_size)
+        self.stdout.write(f"Events: {events_done} re-embedded, {events_cleared} cleared (no face in their crop).")
         for face_id, why in report.failed:
             self.stdout.write(f"  face {face_id}: {why}")
