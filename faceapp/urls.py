@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from enrollment.views import add_user
 from faceapp.views import health_view, home_view
+from recognition.admin_views import models_page
 from recognition.views import recognise_user
 from videostreams.urls import api_router as video_api
 
@@ -19,6 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("", home_view, name="home"),
     path("api/v1/", include(api_v1)),
+    path("admin/models/", admin.site.admin_view(models_page), name="admin-models"),
     path("admin/", admin.site.urls),
     path("videostreams/", include("videostreams.urls")),
 ]
