@@ -1,5 +1,8 @@
 from rest_framework import serializers
 
+from .models import Face, Person, Watchlist
+from .people import PEOPLE_ORDERINGS
+
 
 class AddUserRequest(serializers.Serializer):
     name = serializers.CharField(max_length=200, trim_whitespace=True)
@@ -20,3 +23,142 @@ class AddUserRequest(serializers.Serializer):
         if not has_req_id and not has_image:
             raise serializers.ValidationError({"req_id": "Give req_id (from recognise_user) or an image."})
         return data
+
+
+# --- The integrator API: people, faces, watchlists ---------------------------------------------
+
+
+def _no_nul(value):
+    """PostgreSQL text and jsonb cannot hold NUL characters or lone surrogates: refuse them as bad input."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise serializers.ValidationError("Surrogate characters are not allowed.") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+class WatchlistRef(serializers.ModelSerializer):
+    class Meta:
+        model = Watchlist
+        fields = ["id", "name"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    """A person as the API shows them."""
+
+    watchlists = WatchlistRef(many=True, read_only=True)
+    face_count = serializers.IntegerField(read_only=True, help_text="How many faces are enrolled.")
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "email", "birthdate", "external_id", "metadata", "watchlists", "face_count", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class PersonWrite(serializers.Serializer):
+    """Create (name required) or change (every field optional with PATCH) a person."""
+
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True, max_length=254)
+    birthdate = serializers.DateField(required=False, allow_null=True, input_formats=["iso-8601"], help_text="ISO 8601, e.g. 1961-08-04.")
+    external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200,
+                                        help_text="Your system's id for the person; unique.")
+    metadata = serializers.JSONField(required=False, help_text="Any JSON object of your own.", validators=[_no_nul])
+    watchlists = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Watchlist.objects.all(),
+                                                    help_text="Ids of the watchlists the person belongs to (replaces the list).")
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+
+class PersonCreate(PersonWrite):
+    """JSON, or multipart with an `image` to enrol the person with a face at once."""
+
+    image = serializers.FileField(required=False, allow_empty_file=True, help_text="Optional photo: the person is enrolled with its largest face.")
+    face_index = serializers.IntegerField(required=False, min_value=0, max_value=1000,
+                                          help_text="Take this face of the photo instead of the largest (numbered from 0, largest first, as /detect lists them).")
+    allow_duplicates = serializers.BooleanField(required=False, default=None, allow_null=True,
+                                                help_text="Enrol even if the face already matches someone (default: FACEAPP_ALLOW_DUPLICATES).")
+
+
+class PeopleQuery(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200, help_text="Part of the name, any case.")
+    email = serializers.CharField(required=False, max_length=254, help_text="The exact email, any case.")
+    watchlist = serializers.UUIDField(required=False, help_text="Only people in this watchlist.")
+    ordering = serializers.ChoiceField(required=False, choices=PEOPLE_ORDERINGS, default="name")
+
+
+class FaceSerializer(serializers.ModelSerializer):
+    thumbnail_url = serializers.SerializerMethodField(help_text="96×96 JPEG of the face.")
+    crop_url = serializers.SerializerMethodField(help_text="The 160×160 crop the embedding was computed from.")
+    person_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Face
+        fields = ["id", "person_id", "thumbnail_url", "crop_url", "box", "landmarks", "quality", "source", "embedding_model", "created_at"]
+        read_only_fields = fields
+
+    def _url(self, file) -> str | None:
+        if not file:
+            return None
+        request = self.context.get("request")
+        url = file.url
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def get_thumbnail_url(self, face) -> str | None:
+        return self._url(face.thumbnail)
+
+    def get_crop_url(self, face) -> str | None:
+        return self._url(face.crop)
+
+
+class FacesAdd(serializers.Serializer):
+    image = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), min_length=1, max_length=20,
+        help_text="One or more photos (repeat the field); each must contain a face. All are stored, or none.",
+    )
+    face_index = serializers.IntegerField(required=False, min_value=0, max_value=1000,
+                                          help_text="Which face of each photo to take (from 0, largest first); default the largest.")
+
+
+class FacesAdded(serializers.Serializer):
+    person_id = serializers.UUIDField()
+    faces = FaceSerializer(many=True)
+
+
+class WatchlistSerializer(serializers.ModelSerializer):
+    people_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Watchlist
+        fields = ["id", "name", "description", "people_count", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class WatchlistWrite(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    people = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Person.objects.all(),
+                                                help_text="Ids of the people in the watchlist (replaces the list).")
+
+
+class WatchlistQuery(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200, help_text="Part of the name, any case.")
+
+
+class Deleted(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["deleted"])
+    id = serializers.UUIDField()
+    faces_deleted = serializers.IntegerField(required=False)

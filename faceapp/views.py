@@ -1,6 +1,7 @@
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from faceapp.api import error_body
@@ -9,6 +10,9 @@ from faceapp.health import health
 
 @extend_schema(summary="Readiness of the database, pgvector and the models", responses={200: dict, 503: dict})
 @api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
 def health_view(request):
     ready, parts = health()
     if ready:
