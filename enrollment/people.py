@@ -7,6 +7,7 @@ deletion commits (enrollment/signals.py): biometric data does not linger.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -64,7 +65,15 @@ def create_person(*, image: bytes | None = None, image_name: str = "", face_inde
     return get_person(person.id)
 
 
-def update_person(person: Person, *, watchlists=None, actor: Actor | None = None, **fields) -> Person:
+# What a full replacement (PUT) sets the fields it is not given to.
+PERSON_BLANK = {"email": None, "birthdate": None, "external_id": None, "metadata": {}}
+
+
+def update_person(person: Person, *, replace: bool = False, watchlists=None, actor: Actor | None = None, **fields) -> Person:
+    """Change the given fields (PATCH), or with `replace` also clear those not given (PUT)."""
+    if replace:
+        fields = {**PERSON_BLANK, **fields}
+        watchlists = [] if watchlists is None else watchlists
     fields = _clean(fields)
     with _unique_fields():
         with transaction.atomic():
@@ -107,22 +116,20 @@ def _refuse_taken(fields: dict, exclude=None) -> None:
         raise ExternalIdTaken()
 
 
-class _unique_fields:
+@contextlib.contextmanager
+def _unique_fields():
     """A unique field that wins a race against the checks becomes the same 409 as the check."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and issubclass(exc_type, IntegrityError):
-            text = str(exc)
-            if "email" in text:
-                raise EmailTaken() from exc
-            if "external_id" in text:
-                raise ExternalIdTaken() from exc
-            if "name" in text:
-                raise WatchlistNameTaken() from exc
-        return False
+    try:
+        yield
+    except IntegrityError as exc:
+        text = str(exc)
+        if "email" in text:
+            raise EmailTaken() from exc
+        if "external_id" in text:
+            raise ExternalIdTaken() from exc
+        if "watchlist" in text and "name" in text:
+            raise WatchlistNameTaken() from exc
+        raise
 
 
 # --- Faces -------------------------------------------------------------------------------------
@@ -188,8 +195,12 @@ def create_watchlist(*, name: str, description: str = "", people=(), actor: Acto
     return get_watchlist(watchlist.id)
 
 
-def update_watchlist(watchlist: Watchlist, *, people=None, actor: Actor | None = None, **fields) -> Watchlist:
+def update_watchlist(watchlist: Watchlist, *, replace: bool = False, people=None, actor: Actor | None = None, **fields) -> Watchlist:
+    """Change the given fields (PATCH), or with `replace` also clear those not given (PUT)."""
     fields = {k: v for k, v in fields.items() if k in ("name", "description")}
+    if replace:
+        fields.setdefault("description", "")
+        people = [] if people is None else people
     if "name" in fields:
         fields["name"] = fields["name"].strip()
     with _unique_fields():

@@ -25,6 +25,12 @@ class AddUserRequest(serializers.Serializer):
         return data
 
 
+class AddUserResponse(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["success"])
+    message = serializers.CharField()
+    user_id = serializers.UUIDField()
+
+
 # --- The integrator API: people, faces, watchlists ---------------------------------------------
 
 

@@ -14,6 +14,7 @@ from recognition.uploads import read_upload
 from . import people, services
 from .serializers import (
     AddUserRequest,
+    AddUserResponse,
     Deleted,
     FaceSerializer,
     FacesAdd,
@@ -32,7 +33,7 @@ from .serializers import (
     summary="Enrol a person from a req_id (recognise_user's no_match) or a photo",
     description="Open without a key while FACEAPP_SEED_API_OPEN is on (the default); otherwise needs the `enroll` scope.",
     request={"application/json": AddUserRequest, "multipart/form-data": AddUserRequest},
-    responses={201: dict, **errors(400, 404, 409, 413, 415)},
+    responses={201: AddUserResponse, **errors(400, 404, 409, 413, 415)},
     tags=["seed"],
 )
 @api_view(["POST"])
@@ -100,7 +101,7 @@ class PeopleView(APIView):
 
 @extend_schema_view(
     get=extend_schema(summary="Get a person", responses={200: PersonSerializer, **errors(404)}),
-    put=extend_schema(summary="Replace a person's details", request=PersonWrite, responses={200: PersonSerializer, **errors(400, 404, 409)}),
+    put=extend_schema(summary="Replace a person's details (fields not given are cleared)", request=PersonWrite, responses={200: PersonSerializer, **errors(400, 404, 409)}),
     patch=extend_schema(summary="Change some of a person's details", request=PersonWrite, responses={200: PersonSerializer, **errors(400, 404, 409)}),
     delete=extend_schema(
         summary="Delete a person with all their faces",
@@ -123,7 +124,7 @@ class PersonView(APIView):
     def _update(self, request, person_id, *, partial):
         person = people.get_person(person_id)
         data = dict(_validated(PersonWrite, request.data, partial=partial))
-        person = people.update_person(person, actor=Actor.from_request(request), **data)
+        person = people.update_person(person, replace=not partial, actor=Actor.from_request(request), **data)
         return Response(PersonSerializer(person).data)
 
     def delete(self, request, person_id):
@@ -205,7 +206,7 @@ class WatchlistsView(APIView):
 
 @extend_schema_view(
     get=extend_schema(summary="Get a watchlist", responses={200: WatchlistSerializer, **errors(404)}),
-    put=extend_schema(summary="Replace a watchlist (admin scope)", request=WatchlistWrite, responses={200: WatchlistSerializer, **errors(400, 404, 409)}),
+    put=extend_schema(summary="Replace a watchlist (fields not given are cleared; admin scope)", request=WatchlistWrite, responses={200: WatchlistSerializer, **errors(400, 404, 409)}),
     patch=extend_schema(summary="Change a watchlist (admin scope)", request=WatchlistWrite, responses={200: WatchlistSerializer, **errors(400, 404, 409)}),
     delete=extend_schema(summary="Delete a watchlist (its people stay enrolled; admin scope)", responses={200: Deleted, **errors(404)}),
 )
@@ -225,7 +226,7 @@ class WatchlistView(APIView):
     def _update(self, request, watchlist_id, *, partial):
         watchlist = people.get_watchlist(watchlist_id)
         data = _validated(WatchlistWrite, request.data, partial=partial)
-        watchlist = people.update_watchlist(watchlist, actor=Actor.from_request(request), **data)
+        watchlist = people.update_watchlist(watchlist, replace=not partial, actor=Actor.from_request(request), **data)
         return Response(WatchlistSerializer(watchlist).data)
 
     def delete(self, request, watchlist_id):

@@ -240,3 +240,25 @@ def identify_response(result) -> dict:
         ]
         faces.append(body)
     return {"image": {"width": result.analysis.width, "height": result.analysis.height}, "threshold": result.threshold, "faces": faces}
+
+
+# --- Documentation of the seed answers (the bodies are built by recognise_user_response) ------
+
+
+class RecognitionMetadata(serializers.Serializer):
+    faces_detected = serializers.IntegerField()
+    face_used = serializers.ChoiceField(choices=["only", "largest"])
+    detection_confidence = serializers.FloatField()
+    quality = QualitySerializer()
+    box = Box()
+    image = ImageSize()
+
+
+class RecogniseUserResponse(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["success", "failure"])
+    message = serializers.ChoiceField(choices=["Match found", "no_match"])
+    user_info = UserInfo(required=False, help_text="With a match.")
+    similarity = serializers.FloatField(required=False, help_text="With a match.")
+    req_id = serializers.CharField(required=False, help_text="Without a match: give it to add_user before expiresAt.")
+    expiresAt = serializers.DateTimeField(required=False)
+    metadata = RecognitionMetadata()

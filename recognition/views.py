@@ -15,6 +15,7 @@ from .serializers import (
     IdentifyRequest,
     IdentifyResponse,
     RecogniseUserRequest,
+    RecogniseUserResponse,
     VerifyRequest,
     VerifyResponse,
     detect_response,
@@ -33,7 +34,7 @@ from .uploads import read_upload
         "Open without a key while FACEAPP_SEED_API_OPEN is on (the default); otherwise needs the `read` scope."
     ),
     request={"multipart/form-data": RecogniseUserRequest},
-    responses={200: dict, **errors(400, 413, 415)},
+    responses={200: RecogniseUserResponse, **errors(400, 413, 415)},
     tags=["seed"],
 )
 @api_view(["POST"])
