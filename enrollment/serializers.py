@@ -34,23 +34,39 @@ class AddUserResponse(serializers.Serializer):
 # --- The integrator API: people, faces, watchlists ---------------------------------------------
 
 
-def _no_nul(value):
-    """PostgreSQL text and jsonb cannot hold NUL characters or lone surrogates: refuse them as bad input."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise serializers.ValidationError("Null characters are not allowed.")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise serializers.ValidationError("Surrogate characters are not allowed.") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _no_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _no_nul(item)
+METADATA_MAX_DEPTH = 32
+
+
+def _storable_json(value):
+    """PostgreSQL text and jsonb hold no NUL characters or lone surrogates, and metadata nests at most 32 deep:
+    refuse anything else as bad input. Walks the value without recursion."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > METADATA_MAX_DEPTH:
+            raise serializers.ValidationError(f"Nested more than {METADATA_MAX_DEPTH} levels deep.")
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise serializers.ValidationError("Null characters are not allowed.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise serializers.ValidationError("Surrogate characters are not allowed.") from None
+        elif isinstance(item, dict):
+            pending.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, list):
+            pending.extend((part, depth + 1) for part in item)
     return value
+
+
+class MetadataField(serializers.JSONField):
+    """A JSON object of the client's own; in a form field, JSON text (nested too deeply to parse is bad input)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except RecursionError:
+            raise serializers.ValidationError(f"Nested more than {METADATA_MAX_DEPTH} levels deep.") from None
 
 
 class WatchlistRef(serializers.ModelSerializer):
@@ -79,7 +95,7 @@ class PersonWrite(serializers.Serializer):
     birthdate = serializers.DateField(required=False, allow_null=True, input_formats=["iso-8601"], help_text="ISO 8601, e.g. 1961-08-04.")
     external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200,
                                         help_text="Your system's id for the person; unique.")
-    metadata = serializers.JSONField(required=False, help_text="Any JSON object of your own.", validators=[_no_nul])
+    metadata = MetadataField(required=False, help_text="Any JSON object of your own.", validators=[_storable_json])
     watchlists = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Watchlist.objects.all(),
                                                     help_text="Ids of the watchlists the person belongs to (replaces the list).")
 

@@ -1,12 +1,13 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from faceapp.apikeys.permissions import ReadOrAdminScope, seed_permission
 from faceapp.audit.log import Actor
+from faceapp.parsers import JSONParser
 from faceapp.pagination import Pages
 from faceapp.schema import errors
 from recognition.uploads import read_upload
