@@ -160,6 +160,17 @@ def add_faces(person: Person, photos: list[Photo], *, face_index: int | None = N
     return faces
 
 
+FACE_IMAGES = ("thumbnail", "crop")
+
+
+def open_face_image(face: Face, kind: str):
+    """The face's stored thumbnail or crop (JPEG), opened for reading; 404 when the file is gone."""
+    file = getattr(face, kind)
+    if not file or not file.storage.exists(file.name):
+        raise NotFound(f"The {kind} of face {face.id} is not stored.")
+    return file.storage.open(file.name, "rb")
+
+
 def delete_face(face: Face, *, actor: Actor | None = None) -> None:
     with transaction.atomic():
         record(actor, Action.FACE_DELETE, target_type="face", target_id=face.id, person_id=str(face.person_id))

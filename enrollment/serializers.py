@@ -1,3 +1,4 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from .models import Face, Person, Watchlist
@@ -123,8 +124,8 @@ class PeopleQuery(serializers.Serializer):
 
 
 class FaceSerializer(serializers.ModelSerializer):
-    thumbnail_url = serializers.SerializerMethodField(help_text="96×96 JPEG of the face.")
-    crop_url = serializers.SerializerMethodField(help_text="The 160×160 crop the embedding was computed from.")
+    thumbnail_url = serializers.SerializerMethodField(help_text="96×96 JPEG of the face (GET it with the API key).")
+    crop_url = serializers.SerializerMethodField(help_text="The 160×160 JPEG crop the embedding was computed from (with the API key).")
     person_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -132,18 +133,16 @@ class FaceSerializer(serializers.ModelSerializer):
         fields = ["id", "person_id", "thumbnail_url", "crop_url", "box", "landmarks", "quality", "source", "embedding_model", "created_at"]
         read_only_fields = fields
 
-    def _url(self, file) -> str | None:
-        if not file:
-            return None
+    def _url(self, face, kind: str) -> str:
+        url = reverse(f"person-face-{kind}", kwargs={"person_id": face.person_id, "face_id": face.id})
         request = self.context.get("request")
-        url = file.url
         return request.build_absolute_uri(url) if request is not None else url
 
-    def get_thumbnail_url(self, face) -> str | None:
-        return self._url(face.thumbnail)
+    def get_thumbnail_url(self, face) -> str:
+        return self._url(face, "thumbnail")
 
-    def get_crop_url(self, face) -> str | None:
-        return self._url(face.crop)
+    def get_crop_url(self, face) -> str:
+        return self._url(face, "crop")
 
 
 class FacesAdd(serializers.Serializer):

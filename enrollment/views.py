@@ -1,7 +1,10 @@
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes, renderer_classes
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -179,6 +182,28 @@ class FaceView(APIView):
         face = people.get_face(people.get_person(person_id), face_id)
         people.delete_face(face, actor=Actor.from_request(request))
         return Response(Deleted({"status": "deleted", "id": face_id}).data)
+
+
+def _face_image_view(kind: str):
+    @extend_schema(
+        summary=f"The {kind} of a face (JPEG)",
+        description="Biometric data: served only with an API key (`read` scope), never from a public URL.",
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **errors(404)},
+    )
+    @api_view(["GET"])
+    @renderer_classes([JSONRenderer])
+    def view(request, person_id, face_id):
+        face = people.get_face(people.get_person(person_id), face_id)
+        response = FileResponse(people.open_face_image(face, kind), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    view.__name__ = view.cls.__name__ = f"face_{kind}"
+    return view
+
+
+face_thumbnail = _face_image_view("thumbnail")
+face_crop = _face_image_view("crop")
 
 
 # --- Watchlists --------------------------------------------------------------------------------

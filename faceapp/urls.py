@@ -27,6 +27,8 @@ api_v1 = [
     path("people/<uuid:person_id>", enrollment.PersonView.as_view(), name="person"),
     path("people/<uuid:person_id>/faces", enrollment.FacesView.as_view(), name="person-faces"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>", enrollment.FaceView.as_view(), name="person-face"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/thumbnail", enrollment.face_thumbnail, name="person-face-thumbnail"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/crop", enrollment.face_crop, name="person-face-crop"),
     path("watchlists", enrollment.WatchlistsView.as_view(), name="watchlists"),
     path("watchlists/<uuid:watchlist_id>", enrollment.WatchlistView.as_view(), name="watchlist"),
     # Old addresses of the schema and the docs.

@@ -1,8 +1,10 @@
+import io
 import uuid
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from enrollment.models import Face
 from faceapp.audit.models import AuditEntry
@@ -25,7 +27,7 @@ def test_adding_several_photos_stores_one_face_each_with_quality(cast):
     assert body["person_id"] == str(cast.biden.id) and len(body["faces"]) == 2
     for face in body["faces"]:
         assert set(face["quality"]) >= {"detection_score", "face_size", "sharpness", "yaw", "pitch", "roll"}
-        assert face["thumbnail_url"].startswith("http://testserver/media/faces/thumbs/")
+        assert face["thumbnail_url"] == f"http://testserver/api/v1/people/{cast.biden.id}/faces/{face['id']}/thumbnail"
     assert cast.biden.faces.count() == 3
     assert AuditEntry.objects.filter(action="face.add", details__person_id=str(cast.biden.id)).count() == 3
 
@@ -77,7 +79,7 @@ def test_list_faces_with_thumbnail_urls_and_get_one(cast):
     body = cast.read.get(faces_url(cast.obama)).json()
     assert body["count"] == 2
     first = body["results"][0]
-    assert first["thumbnail_url"].endswith(".jpg") and first["crop_url"].endswith(".jpg")
+    assert first["thumbnail_url"].endswith("/thumbnail") and first["crop_url"].endswith("/crop")
     assert first["person_id"] == str(cast.obama.id)
     one = cast.read.get(f"{faces_url(cast.obama)}/{first['id']}").json()
     assert one["id"] == first["id"] and one["box"] == first["box"]
@@ -108,3 +110,26 @@ def test_faces_need_a_key_and_adding_or_deleting_needs_enroll(cast, client):
     assert_error(client.get(faces_url(cast.obama)), 401, "unauthenticated")
     assert_error(cast.read.post(faces_url(cast.obama), {"image": [upload("samples", "obama.jpg")]}, format="multipart"), 403, "forbidden")
     assert_error(cast.read.delete(f"{faces_url(cast.obama)}/{cast.obama.faces.first().id}"), 403, "forbidden")
+
+
+def test_thumbnails_and_crops_are_served_as_jpeg_only_with_a_key(cast, client):
+    face = cast.read.get(faces_url(cast.obama)).json()["results"][0]
+    for url, size in ((face["thumbnail_url"], (96, 96)), (face["crop_url"], (160, 160))):
+        response = cast.read.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        with Image.open(io.BytesIO(b"".join(response.streaming_content))) as image:
+            assert image.format == "JPEG" and image.size == size
+        assert_error(client.get(url), 401, "unauthenticated")
+
+
+def test_the_image_of_a_deleted_face_is_a_404(cast, django_capture_on_commit_callbacks):
+    face = cast.read.get(faces_url(cast.obama)).json()["results"][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        cast.enroll.delete(f"{faces_url(cast.obama)}/{face['id']}")
+    assert_error(cast.read.get(face["thumbnail_url"]), 404, "not_found")
+
+
+def test_a_face_whose_file_is_missing_is_a_404_not_a_500(cast):
+    face = cast.obama.faces.first()
+    default_storage.delete(face.thumbnail.name)
+    assert_error(cast.read.get(f"{faces_url(cast.obama)}/{face.id}/thumbnail"), 404, "not_found")
