@@ -61,7 +61,7 @@ def create_person(*, image: bytes | None = None, image_name: str = "", face_inde
             person = Person.objects.create(**fields)
             if watchlists:
                 person.watchlists.set(watchlists)
-            record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, name=person.name, source="api")
+            record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, source="api")
     return get_person(person.id)
 
 

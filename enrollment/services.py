@@ -21,9 +21,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
-from recognition import pipeline, search
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
+from recognition import pipeline, search
 from recognition.exceptions import (
     DuplicateFace,
     EmailTaken,
@@ -201,8 +201,7 @@ def enrol_person(
             face = _create_face(person, sample, written)
             if req_id is not None:
                 pending.delete()
-            record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, name=person.name,
-                   source="req_id" if req_id else "image")
+            record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, source="req_id" if req_id else "image")
             record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
     except IntegrityError as exc:
         # A unique field won a race against the checks above.
@@ -215,9 +214,8 @@ def enrol_person(
     return person
 
 
-def add_face(person: Person, sample: FaceSample) -> Face:
-    with transaction.atomic(), _delete_files_on_error() as written:
-        return _create_face(person, sample, written)
+def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None) -> Face:
+    return add_faces(person, [sample], actor=actor)[0]
 
 
 def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None) -> list[Face]:
