@@ -21,8 +21,17 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
+from faceapp.audit.log import Actor, record
+from faceapp.audit.models import Action
 from recognition import embedders, pipeline, search
-from recognition.exceptions import DuplicateFace, EmailTaken, ExternalIdTaken, NoFaceDetected, PendingEnrollmentNotFound
+from recognition.exceptions import (
+    DuplicateFace,
+    EmailTaken,
+    ExternalIdTaken,
+    FaceIndexOutOfRange,
+    NoFaceDetected,
+    PendingEnrollmentNotFound,
+)
 from recognition.types import Face as DetectedFace
 
 from .models import Face, PendingEnrollment, Person
@@ -52,7 +61,7 @@ class Recognition:
     pending: PendingEnrollment | None
 
 
-def recognise_user(image: bytes) -> Recognition:
+def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
     """Recognise the largest face in `image`; when it matches nobody, hold it as a pending enrolment."""
     analysis = pipeline.analyse_bytes(image)
     face = analysis.largest_face()
@@ -61,6 +70,11 @@ def recognise_user(image: bytes) -> Recognition:
     model = current_embedding_model()
     matches = search.nearest_people(face.embedding, embedding_model=model, limit=1)
     pending = None if matches else create_pending(face, model)
+    record(
+        actor, Action.RECOGNISE, target_type="person" if matches else "",
+        target_id=matches[0].person.id if matches else "",
+        matched=bool(matches), similarity=round(matches[0].similarity, 4) if matches else None,
+    )
     return Recognition(
         face=face,
         faces_detected=len(analysis.faces),
@@ -121,12 +135,20 @@ def sample_from_detection(face: DetectedFace, *, source: str = "", source_image:
     )
 
 
-def sample_from_image(image: bytes, *, source_name: str = "") -> FaceSample:
-    """The largest face of an uploaded photo (601 if it has none)."""
+def sample_from_image(image: bytes, *, source_name: str = "", face_index: int | None = None) -> FaceSample:
+    """The largest face of an uploaded photo (601 if it has none), or its `face_index`-th face, largest first."""
     analysis = pipeline.analyse_bytes(image)
-    face = analysis.largest_face()
-    if face is None:
+    if not analysis.faces:
         raise NoFaceDetected()
+    if face_index is None:
+        face = analysis.largest_face()
+    elif 0 <= face_index < len(analysis.faces):
+        face = analysis.faces[face_index]  # the pipeline sorts faces largest first, as /detect lists them
+    else:
+        raise FaceIndexOutOfRange(
+            f"face_index {face_index} is out of range: the photo has {len(analysis.faces)} face(s), numbered from 0, largest first.",
+            faces_detected=len(analysis.faces),
+        )
     return sample_from_detection(face, source=f"upload:{source_name}" if source_name else "upload", source_image=image, source_name=source_name)
 
 
@@ -141,6 +163,9 @@ def enrol_person(
     image: bytes | None = None,
     image_name: str = "",
     allow_duplicates: bool | None = None,
+    face_index: int | None = None,
+    watchlists=(),
+    actor: Actor | None = None,
 ) -> Person:
     """Create a person with one face, taken from a pending enrolment (`req_id`) or a photo (`image`).
 
@@ -151,7 +176,7 @@ def enrol_person(
         raise ValueError("give exactly one of req_id and image")
     allow_duplicates = settings.FACEAPP_ALLOW_DUPLICATES if allow_duplicates is None else allow_duplicates
     email = normalise_email(email)
-    sample = sample_from_image(image, source_name=image_name) if image is not None else None
+    sample = sample_from_image(image, source_name=image_name, face_index=face_index) if image is not None else None
     try:
         with transaction.atomic(), _delete_files_on_error() as written:
             if req_id is not None:
@@ -170,9 +195,13 @@ def enrol_person(
             person = Person.objects.create(
                 name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}
             )
-            _create_face(person, sample, written)
+            if watchlists:
+                person.watchlists.set(watchlists)
+            face = _create_face(person, sample, written)
             if req_id is not None:
                 pending.delete()
+            record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, source="req_id" if req_id else "image")
+            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
     except IntegrityError as exc:
         # A unique field won a race against the checks above.
         if "email" in str(exc):
@@ -184,9 +213,17 @@ def enrol_person(
     return person
 
 
-def add_face(person: Person, sample: FaceSample) -> Face:
+def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None) -> Face:
+    return add_faces(person, [sample], actor=actor)[0]
+
+
+def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None) -> list[Face]:
+    """Several faces for one person, all or none."""
     with transaction.atomic(), _delete_files_on_error() as written:
-        return _create_face(person, sample, written)
+        faces = [_create_face(person, sample, written) for sample in samples]
+        for face in faces:
+            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
+    return faces
 
 
 def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:

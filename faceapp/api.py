@@ -68,6 +68,8 @@ def exception_handler(exc, context):
         response = Response(error_body(exc.status_code, code, str(exc.detail)), status=exc.status_code)
         if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
             response["Retry-After"] = str(int(exc.wait) + 1)
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
         return response
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("database unavailable: %s", exc)

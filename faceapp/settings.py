@@ -69,8 +69,11 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the docs' Swagger UI served from here, not from a CDN
     "django_q",
     "faceapp",
+    "faceapp.apikeys",
+    "faceapp.audit",
     "recognition",
     "enrollment",
     "videostreams",
@@ -207,17 +210,41 @@ FACEAPP_WEB_WORKERS = env_int("FACEAPP_WEB_WORKERS", 2)
 FACEAPP_WEB_THREADS = env_int("FACEAPP_WEB_THREADS", 4)
 
 # --- REST API -------------------------------------------------------------------------------
+# Every endpoint but health, the home page and the docs needs an API key (X-API-Key or
+# "Authorization: Token ..."), with a scope: read < enroll < admin (faceapp/apikeys).
+# FACEAPP_SEED_API_OPEN keeps recognise_user and add_user open without a key, for drop-in
+# compatibility with the seed's clients: turn it off in production.
+FACEAPP_SEED_API_OPEN = env_bool("FACEAPP_SEED_API_OPEN", True)
+# Throttle rates (DRF syntax: '600/min', '20/second'): per key unless the key has its own rate;
+# anonymous requests to the open seed endpoints per client address ('' = not throttled).
+FACEAPP_THROTTLE_RATE = env_str("FACEAPP_THROTTLE_RATE", "600/min")
+FACEAPP_THROTTLE_ANON_RATE = env_str("FACEAPP_THROTTLE_ANON_RATE", "")
+FACEAPP_PAGE_SIZE = env_int("FACEAPP_PAGE_SIZE", 50)
+
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "faceapp.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_SCHEMA_CLASS": "faceapp.schema.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "faceapp.apikeys.authentication.ApiKeyAuthentication",
+        "faceapp.apikeys.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["faceapp.apikeys.permissions.ReadOrEnrollScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["faceapp.apikeys.throttles.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "faceapp API",
-    "DESCRIPTION": "Self-hosted face recognition: detect, enrol, recognise.",
+    "DESCRIPTION": (
+        "Self-hosted face recognition: detect, verify, identify, enrol. Send an API key as `X-API-Key: <key>` "
+        "or `Authorization: Token <key>`; scopes are `read` < `enroll` < `admin`. Every error is one envelope: "
+        "`{status: error, error_code, message, requestId}`."
+    ),
     "VERSION": "1.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Background work (django-q2, the database as broker: nothing else to run) -----------------

@@ -1,25 +1,49 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from enrollment.views import add_user
+from enrollment import views as enrollment
 from faceapp.views import health_view, home_view
+from recognition import views as recognition
 from recognition.admin_views import models_page
-from recognition.views import recognise_user
 from videostreams.urls import api_router as video_api
+
+
+@extend_schema_view(get=extend_schema(exclude=True))
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI 3 schema (not listed in itself)."""
+
 
 api_v1 = [
     path("health", health_view, name="health"),
-    path("recognise_user", recognise_user, name="recognise_user"),
-    path("add_user", add_user, name="add_user"),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The seed API (open without a key while FACEAPP_SEED_API_OPEN is on).
+    path("recognise_user", recognition.recognise_user, name="recognise_user"),
+    path("add_user", enrollment.add_user, name="add_user"),
+    # The integrator API.
+    path("detect", recognition.detect, name="detect"),
+    path("verify", recognition.verify, name="verify"),
+    path("identify", recognition.identify, name="identify"),
+    path("people", enrollment.PeopleView.as_view(), name="people"),
+    path("people/<uuid:person_id>", enrollment.PersonView.as_view(), name="person"),
+    path("people/<uuid:person_id>/faces", enrollment.FacesView.as_view(), name="person-faces"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>", enrollment.FaceView.as_view(), name="person-face"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/thumbnail", enrollment.face_thumbnail, name="person-face-thumbnail"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/crop", enrollment.face_crop, name="person-face-crop"),
+    path("watchlists", enrollment.WatchlistsView.as_view(), name="watchlists"),
+    path("watchlists/<uuid:watchlist_id>", enrollment.WatchlistView.as_view(), name="watchlist"),
+    # Old addresses of the schema and the docs.
+    path("schema", SchemaView.as_view(), name="schema-v1"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs-v1"),
+    # Cameras, events, rules (videostreams).
     *video_api.urls,
 ]
 
 urlpatterns = [
     path("", home_view, name="home"),
     path("api/v1/", include(api_v1)),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/models/", admin.site.admin_view(models_page), name="admin-models"),
     path("admin/", admin.site.urls),
     path("videostreams/", include("videostreams.urls")),

@@ -1,14 +1,26 @@
 from django.shortcuts import render
-from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from faceapp.api import error_body
+from faceapp.schema import ErrorEnvelope
 from faceapp.health import health
 
 
-@extend_schema(summary="Readiness of the database, pgvector and the models", responses={200: dict, 503: dict})
+@extend_schema(
+    summary="Readiness of the database, pgvector and the models (no key needed)",
+    responses={
+        200: inline_serializer("Health", {"status": serializers.ChoiceField(choices=["ok"])}),
+        503: OpenApiResponse(ErrorEnvelope, description="Not ready: the envelope (`not_ready`) plus each part's state."),
+    },
+)
 @api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
 def health_view(request):
     ready, parts = health()
     if ready:

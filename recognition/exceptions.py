@@ -41,6 +41,18 @@ class NoFaceDetected(FaceAppError):
     default_message = "No face detected in the image."
 
 
+class FaceIndexOutOfRange(FaceAppError):
+    status_code = 400
+    error_code = "face_index_out_of_range"
+    default_message = "face_index does not name a face of the photo."
+
+
+class NoEnrolledFace(FaceAppError):
+    status_code = 400
+    error_code = "no_enrolled_face"
+    default_message = "The person has no enrolled face to compare with."
+
+
 class ModelUnavailable(FaceAppError):
     status_code = 503
     error_code = "model_unavailable"
@@ -77,3 +89,8 @@ class DuplicateFace(Conflict):
 class ExternalIdTaken(Conflict):
     error_code = "external_id_exists"
     default_message = "A person with this external_id is already enrolled."
+
+
+class WatchlistNameTaken(Conflict):
+    error_code = "watchlist_exists"
+    default_message = "A watchlist with this name already exists."

@@ -67,3 +67,19 @@ def nearest_people(
     chosen = list(best.items())[:limit]
     people = Person.objects.in_bulk([person_id for person_id, _ in chosen])
     return [Match(person=people[pid], face_id=fid, similarity=sim) for pid, (fid, sim) in chosen if pid in people]
+
+
+def faces_of_person(person_id):
+    """The candidates for a verification against one enrolled person."""
+    return Face.objects.filter(person_id=person_id)
+
+
+def faces_in_watchlists(watchlist_ids):
+    """The candidates for an identification restricted to the people of some watchlists."""
+    return Face.objects.filter(person__watchlists__id__in=list(watchlist_ids))
+
+
+def best_similarity(vector: np.ndarray, *, embedding_model: str, faces) -> float | None:
+    """The highest cosine similarity between `vector` and `faces` (exact scan), None when there are none."""
+    matches = nearest_people(vector, embedding_model=embedding_model, limit=1, threshold=-1.0, exact=True, faces=faces)
+    return matches[0].similarity if matches else None

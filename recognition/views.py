@@ -1,11 +1,28 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from enrollment import services
+from enrollment import people, services
+from faceapp.apikeys.permissions import ReadScope, seed_permission
+from faceapp.audit.log import Actor
+from faceapp.schema import errors
 
-from .serializers import RecogniseUserRequest, recognise_user_response
+from . import services as recognition
+from .serializers import (
+    DetectRequest,
+    DetectResponse,
+    IdentifyRequest,
+    IdentifyResponse,
+    RecogniseUserRequest,
+    RecogniseUserResponse,
+    VerifyRequest,
+    VerifyResponse,
+    detect_response,
+    identify_response,
+    recognise_user_response,
+    verify_response,
+)
 from .uploads import read_upload
 
 
@@ -13,15 +30,98 @@ from .uploads import read_upload
     summary="Recognise the largest face in a photo",
     description=(
         "Match: `status: success`, `message: Match found`, `user_info`. No match: `status: failure`, "
-        "`message: no_match`, and a `req_id` valid until `expiresAt` that `add_user` accepts instead of the photo."
+        "`message: no_match`, and a `req_id` valid until `expiresAt` that `add_user` accepts instead of the photo. "
+        "Open without a key while FACEAPP_SEED_API_OPEN is on (the default); otherwise needs the `read` scope."
     ),
     request={"multipart/form-data": RecogniseUserRequest},
-    responses={200: dict},
+    responses={200: RecogniseUserResponse, **errors(400, 413, 415)},
+    tags=["seed"],
 )
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser])
+@permission_classes([seed_permission("read")])
 def recognise_user(request):
     form = RecogniseUserRequest(data=request.data)
     form.is_valid(raise_exception=True)
-    recognition = services.recognise_user(read_upload(form.validated_data["image"]))
-    return Response(recognise_user_response(recognition))
+    recognition_ = services.recognise_user(read_upload(form.validated_data["image"]), actor=Actor.from_request(request))
+    return Response(recognise_user_response(recognition_))
+
+
+def _validated(serializer_class, data):
+    form = serializer_class(data=data)
+    form.is_valid(raise_exception=True)
+    return form.validated_data
+
+
+@extend_schema(
+    summary="Detect every face: box, 5 landmarks, score, quality, and optionally the embedding",
+    description="Faces are listed largest first; an image without a face gives an empty list. `embedding=true` adds each "
+                "face's 512-d FaceNet vector (as CompreFace's calculator plugin). Needs the `read` scope.",
+    request={"multipart/form-data": DetectRequest},
+    responses={200: DetectResponse, **errors(400, 413, 415)},
+    tags=["recognition"],
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+@permission_classes([ReadScope])
+def detect(request):
+    data = _validated(DetectRequest, request.data)
+    analysis = recognition.detect(
+        read_upload(data["image"]),
+        min_face_size=data.get("min_face_size"),
+        detection_threshold=data.get("detection_threshold"),
+        max_faces=data.get("max_faces"),
+        embedding=data["embedding"],
+    )
+    return Response(detect_response(analysis, embedding=data["embedding"]))
+
+
+@extend_schema(
+    summary="Verify: are two faces the same person?",
+    description="The largest face of `image1` against the largest of `image2`, or against the enrolled faces of `person_id` "
+                "(its best-matching face); `all_pairs=true` compares every face pair and lists them. 400 / 601 when a photo "
+                "has no face. Needs the `read` scope.",
+    request={"multipart/form-data": VerifyRequest},
+    responses={200: VerifyResponse, **errors(400, 404, 413, 415)},
+    tags=["recognition"],
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+@permission_classes([ReadScope])
+def verify(request):
+    data = _validated(VerifyRequest, request.data)
+    person = people.get_person(data["person_id"]) if "person_id" in data else None
+    result = recognition.verify(
+        read_upload(data["image1"]),
+        image2=read_upload(data["image2"]) if "image2" in data else None,
+        person=person,
+        all_pairs=data["all_pairs"],
+        threshold=data.get("threshold"),
+        actor=Actor.from_request(request),
+    )
+    return Response(verify_response(result))
+
+
+@extend_schema(
+    summary="Identify every face: the top candidates among enrolled people",
+    description="For each face (largest first), up to `limit` people whose best face has similarity ≥ `threshold`, best "
+                "first, optionally only among the people of `watchlists`. Needs the `read` scope; audited.",
+    request={"multipart/form-data": IdentifyRequest},
+    responses={200: IdentifyResponse, **errors(400, 413, 415)},
+    tags=["recognition"],
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+@permission_classes([ReadScope])
+def identify(request):
+    data = _validated(IdentifyRequest, request.data)
+    result = recognition.identify(
+        read_upload(data["image"]),
+        limit=data["limit"],
+        threshold=data.get("threshold"),
+        watchlists=data.get("watchlists", []),
+        max_faces=data.get("max_faces"),
+        min_face_size=data.get("min_face_size"),
+        actor=Actor.from_request(request),
+    )
+    return Response(identify_response(result))

@@ -76,3 +76,68 @@ def lfw_embeddings(models_ready):
             if face is not None:
                 result.setdefault(person_dir.name, []).append((photo.name, face.embedding))
     return result
+
+
+# --- API keys and a ready client (the integrator API needs a key on every endpoint but health) ---
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counts():
+    """Throttle counts live in Django's cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_key(db):
+    """Factory: api_key(scope="admin", name=..., rate_limit="") -> the raw key string (send it as X-API-Key)."""
+    from faceapp.apikeys.models import ApiKey
+
+    def make(scope: str = "admin", *, name: str | None = None, rate_limit: str = "") -> str:
+        _, raw = ApiKey.issue(name=name or f"test {scope}", scope=scope, rate_limit=rate_limit)
+        return raw
+
+    return make
+
+
+def client_with_key(raw_key: str):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw_key)
+    return client
+
+
+@pytest.fixture
+def api_client(api_key):
+    """A DRF APIClient sending an admin-scope key in X-API-Key."""
+    return client_with_key(api_key("admin"))
+
+
+@pytest.fixture
+def cast(db, models_ready):
+    """A small named cast: keys of each scope and two enrolled people (Obama with two faces, Biden with one)
+    in a 'staff' watchlist. Built through the real enrolment path, with the real models."""
+    from types import SimpleNamespace
+
+    from enrollment import people, services
+    from faceapp.apikeys.models import ApiKey
+
+    keys = {scope: ApiKey.issue(name=f"cast {scope}", scope=scope)[1] for scope in ("read", "enroll", "admin")}
+    staff = people.create_watchlist(name="staff")
+    obama = services.enrol_person(name="Barack Obama", birthdate=None, email="barack@example.org",
+                                  image=read_bytes("samples", "obama.jpg"), image_name="obama.jpg", watchlists=[staff])
+    services.add_face(obama, services.sample_from_image(read_bytes("samples", "obama2.jpg"), source_name="obama2.jpg"))
+    biden = services.enrol_person(name="Joe Biden", birthdate=None, image=read_bytes("samples", "biden.jpg"), image_name="biden.jpg")
+    return SimpleNamespace(
+        keys=keys,
+        read=client_with_key(keys["read"]),
+        enroll=client_with_key(keys["enroll"]),
+        admin=client_with_key(keys["admin"]),
+        staff=staff,
+        obama=obama,
+        biden=biden,
+    )

@@ -10,6 +10,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 
+from faceapp.apikeys.permissions import ReadOrAdminScope
+
 from .models import Camera, Event, Rule, WebhookDelivery
 from .serializers import CameraSerializer, EventFilter, EventSerializer, RuleSerializer, WebhookDeliverySerializer, image_url
 
@@ -24,6 +26,9 @@ class Pagination(PageNumberPagination):
 
 class CameraViewSet(viewsets.ModelViewSet):
     """Cameras: create, edit, enable/disable (the runner picks changes up within seconds), and live status."""
+
+    # Cameras and rules configure the system (sources, webhooks): changing them needs the admin scope.
+    permission_classes = [ReadOrAdminScope]
 
     queryset = Camera.objects.prefetch_related("watchlists")
     serializer_class = CameraSerializer
@@ -65,6 +70,7 @@ class EventViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class RuleViewSet(viewsets.ModelViewSet):
+    permission_classes = [ReadOrAdminScope]
     queryset = Rule.objects.prefetch_related("cameras", "watchlists")
     serializer_class = RuleSerializer
     pagination_class = Pagination

@@ -7,7 +7,7 @@ def test_home_page_shows_readiness_and_links_to_the_docs(client, models_ready):
     assert response.status_code == 200
     page = response.content.decode()
     assert "ready" in page and "not ready" not in page
-    assert 'href="/api/v1/docs"' in page and 'href="/admin/"' in page
+    assert 'href="/api/docs/"' in page and 'href="/admin/"' in page
 
 
 @pytest.mark.django_db

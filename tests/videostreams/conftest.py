@@ -4,15 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from rest_framework.test import APIClient
 
 from tests.conftest import read_bytes
-
-
-@pytest.fixture
-def api_client():
-    """The API client (replaced by the authenticated client of tests/conftest.py once API keys land)."""
-    return APIClient()
 
 
 @pytest.fixture

@@ -197,3 +197,16 @@ def test_deleting_a_camera_deletes_its_events_and_their_images(api_client, cast)
     assert not Event.objects.filter(camera_id=door.id).exists()
     assert not any(default_storage.exists(n) for n in names)
     assert Event.objects.count() == 2  # the other camera's
+
+
+def test_the_video_api_needs_a_key_and_changing_cameras_or_rules_needs_the_admin_scope(db, api_key):
+    from rest_framework.test import APIClient
+
+    from tests.conftest import assert_error, client_with_key
+
+    assert_error(APIClient().get("/api/v1/cameras"), 401, "unauthenticated")
+    assert_error(APIClient().get("/api/v1/events"), 401, "unauthenticated")
+    enroll = client_with_key(api_key("enroll"))
+    assert enroll.get("/api/v1/cameras").status_code == 200
+    assert_error(enroll.post("/api/v1/cameras", {"name": "door", "source": "0"}, format="json"), 403, "forbidden")
+    assert_error(enroll.post("/api/v1/rules", {"name": "r"}, format="json"), 403, "forbidden")

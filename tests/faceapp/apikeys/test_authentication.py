@@ -1,0 +1,52 @@
+"""Keys in X-API-Key or Authorization: Token; 401 in the envelope without a valid one; staff sessions; open endpoints."""
+import pytest
+from rest_framework.test import APIClient
+
+from faceapp.apikeys.models import ApiKey
+from tests.conftest import assert_error, client_with_key
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = "/api/v1/people"
+
+
+def test_a_key_works_in_x_api_key_and_in_authorization_token(api_key):
+    raw = api_key("read")
+    assert client_with_key(raw).get(PEOPLE).status_code == 200
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    assert client.get(PEOPLE).status_code == 200
+
+
+def test_last_used_is_recorded(api_key):
+    client_with_key(api_key("read")).get(PEOPLE)
+    assert ApiKey.objects.get().last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"HTTP_X_API_KEY": "fa_00000000_wrong"}, {"HTTP_X_API_KEY": ""}, {"HTTP_AUTHORIZATION": "Token"},
+     {"HTTP_AUTHORIZATION": "Token a b"}, {"HTTP_AUTHORIZATION": "Token fa_nope"}, {"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz"}],
+)
+def test_a_missing_or_wrong_key_is_a_401_in_the_error_envelope(client, headers):
+    response = client.get(PEOPLE, **headers)
+    assert_error(response, 401, "unauthenticated")
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_a_revoked_key_is_a_401(api_key):
+    raw = api_key("admin")
+    ApiKey.objects.get().revoke()
+    assert_error(client_with_key(raw).get(PEOPLE), 401, "unauthenticated")
+
+
+def test_a_staff_session_may_use_the_api_as_admin(admin_client):
+    assert admin_client.get(PEOPLE).status_code == 200
+
+
+def test_health_and_the_home_page_and_the_docs_need_no_key(client):
+    assert client.get("/api/v1/health").status_code in (200, 503)
+    assert client.get("/api/v1/health", HTTP_X_API_KEY="wrong").status_code in (200, 503)
+    assert client.get("/").status_code in (200, 503)
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
