@@ -11,7 +11,8 @@ import datetime as dt
 import hashlib
 import io
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -59,6 +60,7 @@ class Recognition:
     height: int
     match: search.Match | None
     pending: PendingEnrollment | None
+    timings_ms: dict = field(default_factory=dict)  # decode, detect, crop, embed, search, store
 
 
 def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
@@ -68,7 +70,11 @@ def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
     if face is None:
         raise NoFaceDetected()
     model = current_embedding_model()
+    timings = dict(analysis.timings_ms)
+    started = time.perf_counter()
     matches = search.nearest_people(face.embedding, embedding_model=model, limit=1)
+    timings["search"] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
     pending = None if matches else create_pending(face, model)
     record(
         actor, Action.RECOGNISE, target_type="person" if matches else "",
@@ -82,6 +88,7 @@ def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
         height=analysis.height,
         match=matches[0] if matches else None,
         pending=pending,
+        timings_ms={**timings, "store": (time.perf_counter() - started) * 1000},
     )
 
 

@@ -38,14 +38,12 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            elapsed_ms = (time.perf_counter() - started) * 1000
             response["X-Request-ID"] = request_id
-            logger.info(
-                "%s %s %s %.1fms",
-                request.method,
-                request.path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
+            # The whole time in Django (parsing, the view, rendering), beside any stage timings of the view.
+            stages = response.get("Server-Timing")
+            response["Server-Timing"] = f"{stages}, app;dur={elapsed_ms:.1f}" if stages else f"app;dur={elapsed_ms:.1f}"
+            logger.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
             return response
         finally:
             _current.reset(token)

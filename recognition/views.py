@@ -44,7 +44,14 @@ def recognise_user(request):
     form = RecogniseUserRequest(data=request.data)
     form.is_valid(raise_exception=True)
     recognition_ = services.recognise_user(read_upload(form.validated_data["image"]), actor=Actor.from_request(request))
-    return Response(recognise_user_response(recognition_))
+    response = Response(recognise_user_response(recognition_))
+    response["Server-Timing"] = server_timing(recognition_.timings_ms)
+    return response
+
+
+def server_timing(timings_ms: dict) -> str:
+    """The stages' durations as a Server-Timing header (browsers' dev tools and bench/latency.py read it)."""
+    return ", ".join(f"{stage};dur={ms:.1f}" for stage, ms in timings_ms.items())
 
 
 def _validated(serializer_class, data):

@@ -120,3 +120,10 @@ def test_recognise_user_is_a_503_when_the_database_is_down(models_ready):
     assert outcome["body"]["status"] == "error" and outcome["body"]["error_code"] == "database_unavailable"
     assert outcome["body"]["requestId"] == outcome["header"]
     assert "Traceback" not in outcome["body"]["message"]
+
+
+def test_recognise_user_reports_its_stage_timings_in_server_timing(client, models_ready):
+    response = recognise(client, "samples", "obama.jpg")
+    timing = dict(part.strip().split(";dur=") for part in response["Server-Timing"].split(","))
+    assert {"decode", "detect", "crop", "embed", "search", "store", "app"} <= set(timing)
+    assert float(timing["app"]) >= float(timing["detect"]) + float(timing["embed"]) > 0
