@@ -3,7 +3,7 @@
     .venv/bin/python bench/gpu.py                          # every provider this onnxruntime has
     .venv/bin/python bench/gpu.py --providers CPUExecutionProvider --photos DIR
 
-FaceNet: faces/s at batch 1, 8 and 64 (`recognition.embedder.embed`). MTCNN: whole-cascade photos/s
+FaceNet and ArcFace: faces/s at batch 1, 8 and 64 (`recognition.embedder.embed`, `recognition.arcface.embed`). MTCNN: whole-cascade photos/s
 (`recognition.pipeline.detect`, which downscales large photos as the server does) on each photo, and
 one P-Net pass on a 640×480 frame. Each figure is the median of timed runs after warm-up runs.
 
@@ -72,7 +72,7 @@ def bench_provider(provider: str, photos: list[Path], runs: int) -> list[tuple[s
     import numpy as np
     from django.conf import settings
 
-    from recognition import detector, embedder, images, pipeline, runtime
+    from recognition import arcface, detector, embedder, images, pipeline, runtime
 
     # Fresh sessions for this provider.
     runtime._sessions.clear()
@@ -86,6 +86,12 @@ def bench_provider(provider: str, photos: list[Path], runs: int) -> list[tuple[s
         crops = rng.integers(0, 256, size=(batch, 160, 160, 3), dtype=np.uint8)
         seconds = timed(lambda: embedder.embed(crops, batch_size=batch), warmup=3, runs=runs)
         rows.append((actual, f"FaceNet batch {batch}", batch / seconds))
+
+    if runtime.model_path(arcface.MODEL_NAME).is_file():
+        for batch in (1, 8, 64):
+            faces = rng.integers(0, 256, size=(batch, 112, 112, 3), dtype=np.uint8)
+            seconds = timed(lambda: arcface.embed(faces, batch_size=batch), warmup=3, runs=runs)
+            rows.append((actual, f"ArcFace MobileFaceNet batch {batch}", batch / seconds))
 
     pnet = runtime.get_session("mtcnn_pnet")
     frame = np.zeros((1, 3, 480, 640), dtype=np.float32)

@@ -80,9 +80,11 @@ def _create_session(name: str):
     options.intra_op_num_threads = settings.FACEAPP_ORT_THREADS
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if conv_algo_search(name) == "DEFAULT":
-        # CUDA warns on every convolution that the default algorithm may be slow; it was measured faster here.
+    if conv_algo_search(name) == "DEFAULT" and "CUDAExecutionProvider" in ort.get_available_providers():
+        # The CUDA provider warns through the default logger, on every convolution of every run, that the
+        # default algorithm may be slow; it was measured faster here (see conv_algo_search), so keep the log readable.
         options.log_severity_level = 3
+        ort.set_default_logger_severity(3)
     providers = provider_options(resolve_providers(), name)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
