@@ -1,0 +1,61 @@
+"""Many photos at once, for throughput: decode + detect per photo (on a thread pool), then one
+embedding pass over the faces of all of them (FaceNet in batches of FACEAPP_EMBED_BATCH_SIZE).
+
+ONNX Runtime releases the GIL while a model runs, so threads detect in parallel. Used by the bulk
+import and by the evaluation; the result for each photo is what `pipeline.analyse_bytes` would give.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from . import embedder, images, pipeline
+from .types import Face
+
+
+@dataclass(eq=False)
+class Photo:
+    """One photo's outcome: its faces (largest first, embedded) or the error that stopped it."""
+
+    faces: list[Face] = field(default_factory=list)
+    faces_detected: int = 0
+    width: int = 0
+    height: int = 0
+    error: Exception | None = None
+
+
+def analyse_many(datas: Sequence[bytes], *, executor: Executor | None = None, largest_only: bool = False) -> list[Photo]:
+    """Photo bytes → one Photo each, in order. An exception on one photo is kept in its Photo.error.
+
+    `largest_only` embeds only the largest face of each photo (the others are still counted in
+    `faces_detected`), which is what enrolment and evaluation use.
+    """
+    work = executor.map(_detect, datas) if executor is not None else map(_detect, datas)
+    photos = list(work)
+    chosen = [(p, i) for p in photos if p.error is None for i in range(min(len(p.faces), 1 if largest_only else len(p.faces)))]
+    if chosen:
+        try:
+            vectors = embedder.embed([p.faces[i].crop for p, i in chosen])
+        except Exception as exc:  # the whole embedding pass failed: every photo in it failed
+            for photo in {id(p): p for p, _ in chosen}.values():
+                photo.error, photo.faces = exc, []
+            return photos
+        for (photo, i), vector in zip(chosen, vectors):
+            photo.faces[i] = dataclasses.replace(photo.faces[i], embedding=vector)
+    for photo in photos:
+        if photo.error is None and largest_only:
+            photo.faces = photo.faces[:1]
+    return photos
+
+
+def _detect(data: bytes) -> Photo:
+    try:
+        image = images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+        analysis = pipeline.analyse_image(image, with_embeddings=False)
+    except Exception as exc:  # reported per photo by the caller
+        return Photo(error=exc)
+    return Photo(faces=list(analysis.faces), faces_detected=len(analysis.faces), width=analysis.width, height=analysis.height)
