@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -46,7 +47,9 @@ MULTIPLE_FACES = ("largest", "skip")
 QUALITY_MINIMUMS = ("detection_score", "face_size", "sharpness")
 QUALITY_MAXIMUMS = ("yaw", "pitch", "roll")  # absolute degrees
 DEFAULT_BATCH_SIZE = 32
-DEFAULT_WORKERS = 2
+# One worker per core: measured on 2 cores (bench/import.py), 2 workers with one ONNX Runtime thread each
+# import ~2x faster than 1 worker, and 3 workers or 2 threads per worker lose to oversubscription.
+DEFAULT_WORKERS = max(1, min(8, os.cpu_count() or 1))
 REPORT_COLUMNS = ("path", "line", "person", "reason", "detail")
 
 
@@ -251,6 +254,21 @@ def write_report(not_imported: Iterable[NotImported], path: Path) -> int:
 # --- The import --------------------------------------------------------------------------------
 
 
+def share_cores(workers: int) -> int | None:
+    """Before the models load: give each ONNX Runtime session FACEAPP_ORT_THREADS // workers threads
+    (at least 1), so `workers` threads running models at once do not oversubscribe the cores.
+
+    Returns the threads per session now configured, or None when the sessions already exist (then
+    they keep theirs). For a process of its own (the import command, a benchmark), not for a server.
+    """
+    from recognition import runtime
+
+    if runtime.active_providers():
+        return None
+    settings.FACEAPP_ORT_THREADS = max(1, settings.FACEAPP_ORT_THREADS // max(1, workers))
+    return settings.FACEAPP_ORT_THREADS
+
+
 def journal_dir() -> Path:
     return Path(settings.VAR_DIR) / "import-journal"
 
@@ -275,38 +293,60 @@ def import_entries(
     if not options.dry_run:
         summary.files_recovered = services.FileJournal.recover(journal_dir())
         journal = services.FileJournal(journal_dir())
-    executor = ThreadPoolExecutor(options.workers, thread_name_prefix="import") if options.workers > 1 else None
+    executor = ThreadPoolExecutor(options.workers, thread_name_prefix="import")
     run = _Run(options, summary, journal, executor)
     try:
+        # A pipeline two batches deep: the workers decode, detect and embed batch k+1 while this
+        # thread stores batch k.
+        in_flight = None
         for chunk in _chunks(entries, options.batch_size):
             if should_stop is not None and should_stop():
                 summary.stopped = True
                 break
-            run.batch(chunk)
-            summary.seconds = time.perf_counter() - started
-            if progress is not None:
-                progress(summary, len(chunk))
+            prepared = run.prepare(chunk)
+            if in_flight is not None:
+                run.finish(in_flight)
+                _report(summary, started, progress, in_flight)
+            in_flight = prepared
+            if should_stop is not None and should_stop():
+                summary.stopped = True
+                break
+        if in_flight is not None:
+            run.finish(in_flight)
+            _report(summary, started, progress, in_flight)
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=True, cancel_futures=True)
         if journal is not None:
             journal.close()
         summary.seconds = time.perf_counter() - started
     return summary
 
 
+def _report(summary: ImportSummary, started: float, progress, prepared: "_Prepared") -> None:
+    summary.seconds = time.perf_counter() - started
+    if progress is not None:
+        progress(summary, len(prepared.entries))
+
+
+@dataclass
+class _Prepared:
+    entries: list[Entry]
+    pending: list[tuple[Entry, bytes, str]]
+    photos: list  # futures of lists of recognition.batch.Photo, in order
+
+
 class _Run:
-    def __init__(self, options: ImportOptions, summary: ImportSummary, journal: services.FileJournal | None, executor=None):
+    def __init__(self, options: ImportOptions, summary: ImportSummary, journal: services.FileJournal | None, executor):
         self.options = options
         self.summary = summary
         self.journal = journal
         self.executor = executor
-        self.imported_hashes: set[str] = set()
+        self.claimed: dict[str, Entry] = {}  # content hash → the first entry sent on with it in this run
         self.people = _People(options)
 
-    def batch(self, entries: list[Entry]) -> None:
+    def prepare(self, entries: list[Entry]) -> _Prepared:
+        """Read and hash a batch, drop what is stored already, and start decoding + detecting it."""
         pending: list[tuple[Entry, bytes, str]] = []
-        in_batch: dict[str, Entry] = {}
         for entry in entries:
             if entry.problem:
                 self.summary.record(entry, "bad_row", entry.problem)
@@ -320,21 +360,30 @@ class _Run:
                 self.summary.record(entry, "unreadable", f"cannot read the file: {exc.strerror or exc}")
                 continue
             digest = hashlib.sha256(data).hexdigest()
-            if digest in self.imported_hashes or digest in in_batch:
-                first = in_batch.get(digest)
-                self.summary.record(entry, "duplicate", f"same photo as {first.path}" if first else "same photo imported earlier in this run")
+            if digest in self.claimed:
+                self.summary.record(entry, "duplicate", f"same photo as {self.claimed[digest].path}")
                 continue
-            in_batch[digest] = entry
+            self.claimed[digest] = entry
             pending.append((entry, data, digest))
         stored = set(Face.objects.filter(source_sha256__in=[d for _, _, d in pending]).values_list("source_sha256", flat=True))
         for entry, _, digest in pending:
             if digest in stored:
                 self.summary.record(entry, "duplicate", "already imported (same content hash)")
         pending = [p for p in pending if p[2] not in stored]
+        datas = [data for _, data, _ in pending]
+        # One task per worker: each decodes and detects its share, then embeds its faces in one batch.
+        share = -(-len(datas) // self.options.workers) if datas else 1
+        tasks = [
+            self.executor.submit(recognition_batch.analyse_many, datas[start : start + share], largest_only=True)
+            for start in range(0, len(datas), share)
+        ]
+        return _Prepared(entries, pending, tasks)
 
-        photos = recognition_batch.analyse_many([data for _, data, _ in pending], executor=self.executor, largest_only=True)
+    def finish(self, prepared: _Prepared) -> None:
+        """Wait for the batch's detections, embed its faces together, check and store them."""
+        photos = [photo for task in prepared.photos for photo in task.result()]
         ready = []
-        for (entry, data, digest), photo in zip(pending, photos):
+        for (entry, data, digest), photo in zip(prepared.pending, photos):
             reason, detail = self._check(photo)
             if reason:
                 self.summary.record(entry, reason, detail)
@@ -342,9 +391,8 @@ class _Run:
                 ready.append((entry, data, digest, photo.faces[0]))
                 self.summary.several_faces_largest_used += photo.faces_detected > 1
         if self.options.dry_run:
-            for entry, _, digest, _ in ready:
+            for entry, _, _, _ in ready:
                 self.people.resolve(entry, dry_run=True)
-                self.imported_hashes.add(digest)
                 self.summary.record(entry, "imported")
             self.summary.people_created = self.people.created
             return
@@ -394,8 +442,7 @@ class _Run:
             return
         self.journal.committed()
         self.people.commit_batch()
-        for entry, digest in done:
-            self.imported_hashes.add(digest)
+        for entry, _ in done:
             self.summary.record(entry, "imported")
         self.summary.people_created = self.people.created
 

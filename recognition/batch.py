@@ -34,8 +34,23 @@ def analyse_many(datas: Sequence[bytes], *, executor: Executor | None = None, la
     `largest_only` embeds only the largest face of each photo (the others are still counted in
     `faces_detected`), which is what enrolment and evaluation use.
     """
-    work = executor.map(_detect, datas) if executor is not None else map(_detect, datas)
-    photos = list(work)
+    photos = list(executor.map(detect, datas) if executor is not None else map(detect, datas))
+    embed_photos(photos, largest_only=largest_only)
+    return photos
+
+
+def detect(data: bytes) -> Photo:
+    """Decode + detect + crop + quality of one photo, without embeddings (safe to run on any thread)."""
+    try:
+        image = images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+        analysis = pipeline.analyse_image(image, with_embeddings=False)
+    except Exception as exc:  # reported per photo by the caller
+        return Photo(error=exc)
+    return Photo(faces=list(analysis.faces), faces_detected=len(analysis.faces), width=analysis.width, height=analysis.height)
+
+
+def embed_photos(photos: Sequence[Photo], *, largest_only: bool = False) -> None:
+    """Embed the faces of `photos` (from `detect`) in one batched pass, in place."""
     chosen = [(p, i) for p in photos if p.error is None for i in range(min(len(p.faces), 1 if largest_only else len(p.faces)))]
     if chosen:
         try:
@@ -43,19 +58,9 @@ def analyse_many(datas: Sequence[bytes], *, executor: Executor | None = None, la
         except Exception as exc:  # the whole embedding pass failed: every photo in it failed
             for photo in {id(p): p for p, _ in chosen}.values():
                 photo.error, photo.faces = exc, []
-            return photos
+            return
         for (photo, i), vector in zip(chosen, vectors):
             photo.faces[i] = dataclasses.replace(photo.faces[i], embedding=vector)
     for photo in photos:
         if photo.error is None and largest_only:
             photo.faces = photo.faces[:1]
-    return photos
-
-
-def _detect(data: bytes) -> Photo:
-    try:
-        image = images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
-        analysis = pipeline.analyse_image(image, with_embeddings=False)
-    except Exception as exc:  # reported per photo by the caller
-        return Photo(error=exc)
-    return Photo(faces=list(analysis.faces), faces_detected=len(analysis.faces), width=analysis.width, height=analysis.height)

@@ -57,8 +57,9 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=importing.DEFAULT_WORKERS,
-            help=f"Threads decoding and detecting in parallel (default {importing.DEFAULT_WORKERS}, measured best on "
-            "2 cores; see bench/import.py). Each ONNX session also uses FACEAPP_ORT_THREADS threads.",
+            help=f"Threads decoding, detecting and embedding in parallel (default: one per CPU, here "
+            f"{importing.DEFAULT_WORKERS}; measured best on 2 cores, see bench/import.py). Each ONNX Runtime session "
+            "then gets FACEAPP_ORT_THREADS / workers threads (at least 1), so the cores are not oversubscribed.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Read, detect and check everything, store nothing.")
         parser.add_argument("--limit", type=int, metavar="N", help="Only the first N photos (in path order).")
@@ -93,6 +94,9 @@ class Command(BaseCommand):
             source_label=str(source.resolve()),
         )
         total = len(entries) if options["limit"] is None else min(len(entries), options["limit"])
+        threads = importing.share_cores(options["workers"])
+        if options["verbosity"] >= 2 and threads is not None:
+            self.stdout.write(f"{options['workers']} workers, {threads} ONNX Runtime thread(s) per session")
         stop = _StopOnInterrupt(self.stderr)
         bar = tqdm(total=total, unit="img", desc="dry run" if options["dry_run"] else "import", file=sys.stderr, dynamic_ncols=True)
 
