@@ -45,13 +45,13 @@ def main() -> None:
 
     from enrollment import importing
     from enrollment.models import Face, Person, Watchlist
-    from recognition import pipeline, runtime
+    from recognition import batch, pipeline, runtime
 
     entries = importing.entries_from_folder(args.path)[: args.limit]
     if args.ort_threads:
         settings.FACEAPP_ORT_THREADS = args.ort_threads
     else:
-        importing.share_cores(max(args.workers))
+        batch.share_cores(max(args.workers))
     original_name = connection.settings_dict["NAME"]
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"faceapp_bench_import_{os.getpid()}"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)

@@ -254,21 +254,6 @@ def write_report(not_imported: Iterable[NotImported], path: Path) -> int:
 # --- The import --------------------------------------------------------------------------------
 
 
-def share_cores(workers: int) -> int | None:
-    """Before the models load: give each ONNX Runtime session FACEAPP_ORT_THREADS // workers threads
-    (at least 1), so `workers` threads running models at once do not oversubscribe the cores.
-
-    Returns the threads per session now configured, or None when the sessions already exist (then
-    they keep theirs). For a process of its own (the import command, a benchmark), not for a server.
-    """
-    from recognition import runtime
-
-    if runtime.active_providers():
-        return None
-    settings.FACEAPP_ORT_THREADS = max(1, settings.FACEAPP_ORT_THREADS // max(1, workers))
-    return settings.FACEAPP_ORT_THREADS
-
-
 def journal_dir() -> Path:
     return Path(settings.VAR_DIR) / "import-journal"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from . import embedder, images, pipeline
+from . import embedder, images, pipeline, runtime
 from .types import Face
 
 
@@ -64,3 +64,16 @@ def embed_photos(photos: Sequence[Photo], *, largest_only: bool = False) -> None
     for photo in photos:
         if photo.error is None and largest_only:
             photo.faces = photo.faces[:1]
+
+
+def share_cores(workers: int) -> int | None:
+    """Before the models load: give each ONNX Runtime session FACEAPP_ORT_THREADS // workers threads
+    (at least 1), so `workers` threads running models at once do not oversubscribe the cores.
+
+    Returns the threads per session now configured, or None when the sessions already exist (then
+    they keep theirs). For a process of its own (the import command, a benchmark), not for a server.
+    """
+    if runtime.active_providers():
+        return None
+    settings.FACEAPP_ORT_THREADS = max(1, settings.FACEAPP_ORT_THREADS // max(1, workers))
+    return settings.FACEAPP_ORT_THREADS

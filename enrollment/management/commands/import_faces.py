@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from enrollment import importing
+from recognition import batch
 
 
 class Command(BaseCommand):
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             source_label=str(source.resolve()),
         )
         total = len(entries) if options["limit"] is None else min(len(entries), options["limit"])
-        threads = importing.share_cores(options["workers"])
+        threads = batch.share_cores(options["workers"])
         if options["verbosity"] >= 2 and threads is not None:
             self.stdout.write(f"{options['workers']} workers, {threads} ONNX Runtime thread(s) per session")
         stop = _StopOnInterrupt(self.stderr)

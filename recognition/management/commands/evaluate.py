@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recognition import evaluation
+from recognition import batch, evaluation
 
 
 class Command(BaseCommand):
@@ -51,15 +51,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=32, help="Photos per worker per batch (default 32).")
 
     def handle(self, *args, path, threshold=None, seed=0, sweep=False, plot=None, workers=1, batch_size=32, verbosity=1, **options):
-        from enrollment.importing import share_cores
-
         root = Path(path)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
         if workers < 1 or batch_size < 1:
             raise CommandError("--workers and --batch-size must be at least 1.")
         threshold = settings.FACEAPP_MATCH_THRESHOLD if threshold is None else threshold
-        share_cores(workers)
+        batch.share_cores(workers)
         _, photos = evaluation.list_folder(root)
         bar = tqdm(total=sum(len(p) for p in photos), unit="img", desc="embedding", file=sys.stderr, dynamic_ncols=True)
         with ThreadPoolExecutor(workers) as executor:
