@@ -87,19 +87,19 @@ class Command(BaseCommand):
         w("search: exact cosine similarity in memory over the pipeline's embeddings (nothing stored)")
         w("")
         w(f"identification: gallery {ident.gallery_size} people (first image), {int(ident.mated.sum())} probes (second image)")
-        w(f"  rank-1 accuracy              {r.rank1:.4f}  ({_count(ident.nearest[ident.mated] == ident.truth[ident.mated])})")
-        w(f"  FRR at {r.threshold:.2f}                 {r.identification_frr:.4f}  ({_count(ident.mated_scores() < r.threshold)})")
+        w(_row("rank-1 accuracy", r.rank1, f"({_count(ident.nearest[ident.mated] == ident.truth[ident.mated])})"))
+        w(_row(f"FRR at {r.threshold:.2f}", r.identification_frr, f"({_count(ident.mated_scores() < r.threshold)} probes not matched to themselves)"))
         mated, others = strangers.mated_scores(), strangers.stranger_scores()
         w(
             f"strangers: {strangers.gallery_size} people enrolled (first image), {len(mated)} of them probed with "
             f"their second image, {len(others)} photos of the other {len(dataset.people) - strangers.gallery_size} "
             f"people as strangers"
         )
-        w(f"  FRR at {r.threshold:.2f}                 {r.frr:.4f}  ({_count(mated < r.threshold)} enrolled probes not matched to themselves)")
-        w(f"  FAR at {r.threshold:.2f}                 {r.far:.4f}  ({_count(others >= r.threshold)} strangers matched to someone)")
-        w(f"  equal error rate           {(r.eer.frr + r.eer.far) / 2:.4f}  at threshold {r.eer.threshold:.3f} (FRR {r.eer.frr:.4f}, FAR {r.eer.far:.4f})")
-        for label, op in (("FRR at FAR = 1%  ", r.far_1), ("FRR at FAR = 0.1%", r.far_01)):
-            w(f"  {label}          {op.frr:.4f}  at threshold {op.threshold:.3f} (measured FAR {op.far:.4f})")
+        w(_row(f"FRR at {r.threshold:.2f}", r.frr, f"({_count(mated < r.threshold)} enrolled probes not matched to themselves)"))
+        w(_row(f"FAR at {r.threshold:.2f}", r.far, f"({_count(others >= r.threshold)} strangers matched to someone)"))
+        w(_row("equal error rate", (r.eer.frr + r.eer.far) / 2, f"at threshold {r.eer.threshold:.3f} (FRR {r.eer.frr:.4f}, FAR {r.eer.far:.4f})"))
+        for label, op in (("FRR at FAR = 1%", r.far_1), ("FRR at FAR = 0.1%", r.far_01)):
+            w(_row(label, op.frr, f"at threshold {op.threshold:.3f} (measured FAR {op.far:.4f})"))
         if len(others) and 1 / len(others) > 0.001:
             w(f"  (with {len(others)} strangers FAR moves in steps of {1 / len(others):.4f}: FAR = 0.1% means no stranger accepted)")
 
@@ -117,6 +117,10 @@ class Command(BaseCommand):
             rows = evaluation.sweep(mated, others, np.linspace(0.0, 1.0, 201))
             evaluation.plot(rows, Path(plot), threshold=r.threshold, eer=r.eer, title=f"{root.name}: FRR and FAR against the threshold")
             w(f"plot: {plot}")
+
+
+def _row(label: str, value: float, note: str) -> str:
+    return f"  {label:<20} {value:.4f}  {note}"
 
 
 def _count(mask) -> str:
