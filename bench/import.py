@@ -8,11 +8,16 @@ Each configuration imports the whole set into a scratch database (created beside
 and dropped at the end) with media in a temporary folder, so enrolled data is never touched. The
 models are loaded and warmed before the clock starts; the time covers everything else: reading,
 hashing, decoding, detection, embedding, writing crops/thumbnails/source photos and rows.
+
+On a machine shared with other jobs the wall-clock rate depends on their load, so the script also
+prints the CPU time this process spent per photo (all threads, user + system; PostgreSQL's own work
+is not counted) and the rate two idle cores would bound it to: 2000 / (CPU ms per photo).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -63,8 +68,8 @@ def main() -> None:
         print(f"data: {args.path}  photos: {len(entries)}  cpus: {os.cpu_count()}  "
               f"ORT threads: {settings.FACEAPP_ORT_THREADS}  providers: {runtime.resolve_providers()}  "
               f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print("| workers | batch | photos/s | seconds | imported | no face | several faces (largest used) | other |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| workers | batch | photos/s | seconds | CPU ms/photo | 2-core bound, photos/s | imported | no face | several faces (largest used) | other |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for batch_size in args.batch_size:
             for workers in args.workers:
                 Face.objects.all().delete()
@@ -72,17 +77,26 @@ def main() -> None:
                 Watchlist.objects.all().delete()
                 shutil.rmtree(media, ignore_errors=True)
                 options = importing.ImportOptions(batch_size=batch_size, workers=workers, source_label="bench")
+                cpu_before = _cpu_seconds()
                 started = time.perf_counter()
                 summary = importing.import_entries(entries, options)
                 seconds = time.perf_counter() - started
+                cpu_ms = 1000 * (_cpu_seconds() - cpu_before) / len(entries)
                 c = summary.counts
                 other = summary.processed - c["imported"] - c["no_face"]
-                print(f"| {workers} | {batch_size} | {len(entries) / seconds:.1f} | {seconds:.1f} | {c['imported']} | "
+                print(f"| {workers} | {batch_size} | {len(entries) / seconds:.1f} | {seconds:.1f} | {cpu_ms:.1f} | "
+                      f"{2000 / cpu_ms:.1f} | {c['imported']} | "
                       f"{c['no_face']} | {summary.several_faces_largest_used} | {other} |", flush=True)
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
         shutil.rmtree(media, ignore_errors=True)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (all its threads), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":
