@@ -51,7 +51,8 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=importing.DEFAULT_BATCH_SIZE,
-            help=f"Photos per batch (default {importing.DEFAULT_BATCH_SIZE}): faces are embedded together and stored "
+            help=f"Photos per batch (default {importing.DEFAULT_BATCH_SIZE}): shared among the workers, each embedding "
+            "the faces of its share together; stored "
             "in one transaction, so a kill loses at most one batch.",
         )
         parser.add_argument(
