@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 
 from recognition import batch as recognition_batch
 from recognition.exceptions import EmailTaken, EmptyImage, ExternalIdTaken, ImageTooLarge, InvalidImage
@@ -51,6 +51,13 @@ DEFAULT_BATCH_SIZE = 32
 # import ~2x faster than 1 worker, and 3 workers or 2 threads per worker lose to oversubscription.
 DEFAULT_WORKERS = max(1, min(8, os.cpu_count() or 1))
 REPORT_COLUMNS = ("path", "line", "person", "reason", "detail")
+# Session-level advisory lock held by a running import: two imports at once could both find a photo
+# missing and both store it.
+_IMPORT_LOCK_ID = 0x6661636502
+
+
+class ImportRunning(RuntimeError):
+    """Another import is storing faces in this database right now."""
 
 
 # --- Sources -----------------------------------------------------------------------------------
@@ -276,8 +283,13 @@ def import_entries(
     started = time.perf_counter()
     journal = None
     if not options.dry_run:
-        summary.files_recovered = services.FileJournal.recover(journal_dir())
-        journal = services.FileJournal(journal_dir())
+        _lock()
+        try:
+            summary.files_recovered = services.FileJournal.recover(journal_dir())
+            journal = services.FileJournal(journal_dir())
+        except BaseException:
+            _unlock()
+            raise
     executor = ThreadPoolExecutor(options.workers, thread_name_prefix="import")
     run = _Run(options, summary, journal, executor)
     try:
@@ -303,8 +315,21 @@ def import_entries(
         executor.shutdown(wait=True, cancel_futures=True)
         if journal is not None:
             journal.close()
+            _unlock()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _lock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_IMPORT_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            raise ImportRunning("Another import is running on this database; wait for it to finish (or stop it) and run again.")
+
+
+def _unlock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [_IMPORT_LOCK_ID])
 
 
 def _report(summary: ImportSummary, started: float, progress, prepared: "_Prepared") -> None:

@@ -165,3 +165,36 @@ def test_the_limit_takes_the_first_photos_and_a_rerun_imports_the_rest(models_re
     rest = run(entries)
     assert rest.counts["duplicate"] + rest.counts["imported"] == 8 and rest.counts["duplicate"] >= 1
     assert Face.objects.count() == 8 and Person.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_import_at_the_same_time_is_refused(models_ready, tmp_path):
+    import threading
+
+    from django.db import connection
+
+    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos", ["Aaron_Peirsol"]))
+    started, release, outcome = threading.Event(), threading.Event(), []
+
+    def first():
+        def hold(summary, done):
+            started.set()
+            release.wait(30)
+
+        try:
+            outcome.append(importing.import_entries(entries, importing.ImportOptions(batch_size=2), progress=hold))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert started.wait(60)
+    try:
+        with pytest.raises(importing.ImportRunning):
+            run(entries)
+        assert run(entries, dry_run=True).counts["imported"] >= 1  # a dry run stores nothing: no lock needed
+    finally:
+        release.set()
+        thread.join()
+    assert outcome[0].counts["imported"] == 4
+    assert run(entries).counts["duplicate"] == 4  # the lock was released

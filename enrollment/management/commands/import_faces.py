@@ -115,9 +115,13 @@ class Command(BaseCommand):
             )
             bar.update(done)
 
-        with stop:
-            summary = importing.import_entries(entries, import_options, progress=progress, should_stop=stop.requested)
-        bar.close()
+        try:
+            with stop:
+                summary = importing.import_entries(entries, import_options, progress=progress, should_stop=stop.requested)
+        except importing.ImportRunning as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bar.close()
         self._print_summary(summary, source)
         if summary.not_imported:
             report = Path(options["report"] or f"import-report-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv")
