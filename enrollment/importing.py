@@ -2,9 +2,13 @@
 
 What `manage.py import_faces` runs. The stages per batch of photos:
 
-  read + SHA-256 → skip photos already stored (Face.source_sha256) → decode + detect (thread pool)
-  → choose the face (largest, or skip photos with several) → quality rules → embed (one batched pass)
-  → store: one transaction per batch, one savepoint per photo, through `services.add_face`.
+  read + SHA-256 → skip photos already stored (Face.source_sha256) → decode + detect + embed the
+  largest face (--workers threads, each taking a share of the batch and embedding its faces in one
+  pass) → skip photos with several faces if asked → quality rules → store: one transaction per batch,
+  one savepoint per photo, through `services.create_person` and `services.add_face`.
+
+The main thread stores batch k while the workers analyse batch k+1. One import runs at a time per
+database (a PostgreSQL advisory lock); a dry run takes no lock and stores nothing.
 
 Idempotent and resumable: a photo whose bytes are already stored is skipped before it is decoded, so a
 re-run after a crash or Ctrl-C only does the missing work. A kill loses at most the batch in flight:
@@ -355,7 +359,7 @@ class _Run:
         self.people = _People(options)
 
     def prepare(self, entries: list[Entry]) -> _Prepared:
-        """Read and hash a batch, drop what is stored already, and start decoding + detecting it."""
+        """Read and hash a batch, drop what is stored already, and hand the rest to the workers."""
         pending: list[tuple[Entry, bytes, str]] = []
         for entry in entries:
             if entry.problem:
@@ -381,7 +385,8 @@ class _Run:
                 self.summary.record(entry, "duplicate", "already imported (same content hash)")
         pending = [p for p in pending if p[2] not in stored]
         datas = [data for _, data, _ in pending]
-        # One task per worker: each decodes and detects its share, then embeds its faces in one batch.
+        # One task per worker: each decodes and detects its share of the photos, then embeds their
+        # largest faces in one batch.
         share = -(-len(datas) // self.options.workers) if datas else 1
         tasks = [
             self.executor.submit(recognition_batch.analyse_many, datas[start : start + share], largest_only=True)
@@ -390,7 +395,7 @@ class _Run:
         return _Prepared(entries, pending, tasks)
 
     def finish(self, prepared: _Prepared) -> None:
-        """Wait for the batch's detections, embed its faces together, check and store them."""
+        """Wait for the workers' results, apply the face and quality rules, and store what passes."""
         photos = [photo for task in prepared.photos for photo in task.result()]
         ready = []
         for (entry, data, digest), photo in zip(prepared.pending, photos):
