@@ -12,6 +12,13 @@ hashing, decoding, detection, embedding, writing crops/thumbnails/source photos 
 On a machine shared with other jobs the wall-clock rate depends on their load, so the script also
 prints the CPU time this process spent per photo (all threads, user + system; PostgreSQL's own work
 is not counted) and the rate two idle cores would bound it to: 2000 / (CPU ms per photo).
+
+Measured here (2 shared AMD EPYC cores, ONNX Runtime 1.32.0 CPU, batch 32), 2026-11-26:
+  lfw-dev, all 1,930 photos, 2 workers × 1 ORT thread: 39.0 photos/s (49.5 s; 38.3 CPU ms/photo),
+      load average 2.3–2.7 from other jobs; 24.1 photos/s at load average 6–8.
+  first 600 photos, load average 2.1–2.5: 2 workers × 1 thread 46.3 photos/s, 1 worker × 1 thread
+      29.4 photos/s; 2 workers × 2 threads (oversubscribed) 20.7 photos/s at 79 CPU ms/photo.
+So the default is one worker per core with FACEAPP_ORT_THREADS / workers threads per session.
 """
 from __future__ import annotations
 
