@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from enrollment.models import Face, Person
-from tests.conftest import data_path
+from tests.conftest import data_path, read_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 # 30 lfw-dev photos of 5 people, 3 without a face the detector finds.
@@ -33,6 +33,15 @@ django.setup()
 from django.core.management import call_command
 call_command("import_faces", *sys.argv[4:])
 """
+
+
+@pytest.fixture
+def models_loaded(models_ready):
+    """The sessions exist before the command runs, so its share_cores() leaves them and the settings as they are
+    (it would otherwise give every later test in this process one ONNX Runtime thread per session)."""
+    from recognition import pipeline
+
+    pipeline.analyse_bytes(read_bytes("samples", "obama.jpg"))
 
 
 def lfw_subset(root: Path) -> Path:
@@ -75,7 +84,7 @@ def assert_files_match_rows(media: Path) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_import_killed_mid_run_resumes_to_the_state_of_a_clean_import(models_ready, tmp_path, media_in_tmp):
+def test_an_import_killed_mid_run_resumes_to_the_state_of_a_clean_import(models_loaded, tmp_path, media_in_tmp):
     photos = lfw_subset(tmp_path / "photos")
     process = start_import(media_in_tmp, str(photos), "--batch-size", "3", "--workers", "1", "--report", str(tmp_path / "r1.csv"))
     stored_before_kill = wait_for_faces(process)
@@ -110,7 +119,7 @@ def test_ctrl_c_stops_after_the_current_batch_with_a_summary(models_ready, tmp_p
 
 
 @pytest.mark.django_db
-def test_import_faces_prints_a_summary_and_writes_a_report_of_every_photo_not_imported(models_ready, tmp_path, capsys):
+def test_import_faces_prints_a_summary_and_writes_a_report_of_every_photo_not_imported(models_loaded, tmp_path, capsys):
     photos = lfw_subset(tmp_path / "photos")
     shutil.copy(data_path("nonfaces", "cat.jpg"), photos / "Aaron_Peirsol" / "cat.jpg")
     (photos / "Aaron_Peirsol" / "notes.txt").write_text("not a photo")

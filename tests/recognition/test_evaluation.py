@@ -5,6 +5,16 @@ import numpy as np
 import pytest
 
 from recognition import evaluation
+from tests.conftest import read_bytes
+
+
+@pytest.fixture
+def models_loaded(models_ready):
+    """The sessions exist before the command runs, so its share_cores() leaves them and the settings as they are
+    (it would otherwise give every later test in this process one ONNX Runtime thread per session)."""
+    from recognition import pipeline
+
+    pipeline.analyse_bytes(read_bytes("samples", "obama.jpg"))
 
 
 def unit(*rows):
@@ -100,7 +110,7 @@ def test_evaluate_reports_perfect_separation_on_orthogonal_people():
 
 
 @pytest.mark.django_db
-def test_evaluate_command_on_lfw_people_prints_the_figures_and_writes_a_plot(models_ready, tmp_path, capsys):
+def test_evaluate_command_on_lfw_people_prints_the_figures_and_writes_a_plot(models_loaded, tmp_path, capsys):
     import shutil
 
     from django.core.management import call_command
