@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import logging
 import os
 import time
 from collections import Counter
@@ -36,7 +37,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from recognition import batch as recognition_batch
 from recognition.exceptions import EmailTaken, EmptyImage, ExternalIdTaken, ImageTooLarge, InvalidImage
@@ -44,6 +45,8 @@ from recognition.types import Quality
 
 from . import services
 from .models import Face, Person, Watchlist
+
+logger = logging.getLogger(__name__)
 
 # Outcomes of a photo, in the order the summary lists them. Every one but "imported" goes in the report.
 REASONS = ("imported", "duplicate", "no_face", "several_faces", "unreadable", "low_quality", "bad_row", "conflict", "error")
@@ -332,8 +335,11 @@ def _lock() -> None:
 
 
 def _unlock() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [_IMPORT_LOCK_ID])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_IMPORT_LOCK_ID])
+    except DatabaseError:  # a broken connection or transaction: the lock goes with the connection
+        logger.warning("could not release the import lock", exc_info=True)
 
 
 def _report(summary: ImportSummary, started: float, progress, prepared: "_Prepared") -> None:
@@ -379,10 +385,19 @@ class _Run:
                 continue
             self.claimed[digest] = entry
             pending.append((entry, data, digest))
-        stored = set(Face.objects.filter(source_sha256__in=[d for _, _, d in pending]).values_list("source_sha256", flat=True))
+        stored = dict(Face.objects.filter(source_sha256__in=[d for _, _, d in pending]).values_list("source_sha256", "person_id"))
+        refile = []
         for entry, _, digest in pending:
             if digest in stored:
                 self.summary.record(entry, "duplicate", "already imported (same content hash)")
+                if not self.options.dry_run and (self.options.watchlist or entry.watchlists):
+                    refile.append((entry, stored[digest]))
+        if refile:
+            # Re-running with --watchlist (or new manifest watchlists) still files the people already imported.
+            owners = Person.objects.in_bulk({person_id for _, person_id in refile})
+            with transaction.atomic():
+                for entry, person_id in refile:
+                    self.people.add_to_watchlists(owners[person_id], entry)
         pending = [p for p in pending if p[2] not in stored]
         datas = [data for _, data, _ in pending]
         # One task per worker: each decodes and detects its share of the photos, then embeds their

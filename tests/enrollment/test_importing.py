@@ -198,3 +198,13 @@ def test_a_second_import_at_the_same_time_is_refused(models_ready, tmp_path):
         thread.join()
     assert outcome[0].counts["imported"] == 4
     assert run(entries).counts["duplicate"] == 4  # the lock was released
+
+
+def test_a_rerun_with_a_watchlist_adds_the_people_already_imported_to_it(models_ready, tmp_path):
+    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos"))
+    run(entries)
+    again = run(entries, watchlist="lfw")
+    assert again.counts["imported"] == 0
+    assert sorted(Watchlist.objects.get(name="lfw").people.values_list("name", flat=True)) == [
+        "Aaron Peirsol", "Frances Fisher", "Nabil Shaath", "Thomas Birmingham"
+    ]
