@@ -141,7 +141,7 @@ def test_import_faces_prints_a_summary_and_writes_a_report_of_every_photo_not_im
 
     call_command("import_faces", str(photos), "--report", str(report))
     out = capsys.readouterr().out
-    assert "imported 0 " in out and "duplicate: 27" in out and Face.objects.count() == 27
+    assert "imported 0; people created: 0" in out and "duplicate: 27" in out and Face.objects.count() == 27
 
 
 def test_import_faces_needs_a_folder_or_a_manifest(tmp_path):

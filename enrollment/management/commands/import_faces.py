@@ -138,9 +138,11 @@ class Command(BaseCommand):
             f"{source}: {state} {summary.processed} of {summary.total} photos in {summary.seconds:.1f} s "
             f"({summary.rate:.1f} photos/s)"
         )
+        several = summary.several_faces_largest_used
         self.stdout.write(
-            f"  {verb} {c['imported']} ({summary.several_faces_largest_used} of them from photos with several faces, "
-            f"largest face used); people {'to create' if summary.dry_run else 'created'}: {summary.people_created}"
+            f"  {verb} {c['imported']}"
+            + (f" ({several} of them from photos with several faces, largest face used)" if several else "")
+            + f"; people {'to create' if summary.dry_run else 'created'}: {summary.people_created}"
         )
         for reason in importing.REASONS[1:]:
             if c[reason]:
