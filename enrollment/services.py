@@ -2,7 +2,8 @@
 
 Every write that spans several rows runs in one transaction. Files (crops, thumbnails, source
 photos) are written before the rows that point at them and deleted again if the transaction fails,
-so a failed request leaves neither rows nor files behind.
+so a failed request leaves neither rows nor files behind; bulk imports, whose transactions span many
+faces, also list the files in a FileJournal so that even a killed process leaves none behind.
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
@@ -234,8 +234,9 @@ def create_person(
 class FileJournal:
     """A local file listing the media files a batch is about to write, so a killed process leaves none behind.
 
-    Bulk imports store many faces in one transaction. A crash (SIGKILL, power loss of the process) rolls
-    the rows back but leaves the files written so far; the journal names them before they are written,
+    Bulk imports store many faces in one transaction. A killed process (SIGKILL, the OOM killer) has its
+    transaction rolled back but leaves the files written so far; the journal names them before they are written
+    (flushed to the kernel, so it survives the process, not a power cut),
     and `recover()` (run by the next import) deletes every listed file that no Face row points at.
     A live journal is held under an exclusive lock, so a concurrent import never recovers it.
     """
@@ -291,7 +292,7 @@ def _delete_unreferenced(names: list[str]) -> int:
         return 0
     referenced = set()
     for column in ("crop", "thumbnail", "source_image"):
-        referenced.update(Face.objects.filter(Q(**{f"{column}__in": names})).values_list(column, flat=True))
+        referenced.update(Face.objects.filter(**{f"{column}__in": names}).values_list(column, flat=True))
     deleted = 0
     for name in set(names) - referenced:
         if default_storage.exists(name):
