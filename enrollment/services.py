@@ -2,17 +2,22 @@
 
 Every write that spans several rows runs in one transaction. Files (crops, thumbnails, source
 photos) are written before the rows that point at them and deleted again if the transaction fails,
-so a failed request leaves neither rows nor files behind.
+so a failed request leaves neither rows nor files behind; bulk imports, whose transactions span many
+faces, also list the files in a FileJournal so that even a killed process leaves none behind.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import logging
+import os
 import time
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -126,6 +131,9 @@ class FaceSample:
     source: str = ""
     source_image: bytes | None = None
     source_name: str = ""
+    # Kept when a face is restored from an export (the hash of a photo that is not stored with it).
+    source_sha256: str = ""
+    face_id: object = None  # a restored face keeps its id; None makes a new one
 
 
 def sample_from_detection(face: DetectedFace, *, source: str = "", source_image: bytes | None = None, source_name: str = "") -> FaceSample:
@@ -220,17 +228,121 @@ def enrol_person(
     return person
 
 
-def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None) -> Face:
-    return add_faces(person, [sample], actor=actor)[0]
+def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None, journal: "FileJournal | None" = None) -> Face:
+    """Store one face of `person`: its files, then its row, in one transaction (a savepoint when nested).
+
+    `journal`, when given, is told each file's name before the file is written (see FileJournal).
+    """
+    return add_faces(person, [sample], actor=actor, journal=journal)[0]
 
 
-def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None) -> list[Face]:
+def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None, journal: "FileJournal | None" = None) -> list[Face]:
     """Several faces for one person, all or none."""
     with transaction.atomic(), _delete_files_on_error() as written:
-        faces = [_create_face(person, sample, written) for sample in samples]
+        faces = [_create_face(person, sample, written, journal) for sample in samples]
         for face in faces:
             record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
     return faces
+
+
+def create_person(
+    *,
+    name: str,
+    birthdate: dt.date | None = None,
+    email: str | None = None,
+    external_id: str | None = None,
+    metadata: dict | None = None,
+    person_id=None,
+) -> Person:
+    """A person without faces yet (bulk import, restore). Raises EmailTaken / ExternalIdTaken (409s)."""
+    email = normalise_email(email)
+    if email and Person.objects.filter(email=email).exists():
+        raise EmailTaken()
+    if external_id and Person.objects.filter(external_id=external_id).exists():
+        raise ExternalIdTaken()
+    fields = {"id": person_id} if person_id is not None else {}
+    try:
+        with transaction.atomic():
+            return Person.objects.create(
+                name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}, **fields
+            )
+    except IntegrityError as exc:
+        if "email" in str(exc):
+            raise EmailTaken() from exc
+        if "external_id" in str(exc):
+            raise ExternalIdTaken() from exc
+        raise
+
+
+class FileJournal:
+    """A local file listing the media files a batch is about to write, so a killed process leaves none behind.
+
+    Bulk imports store many faces in one transaction. A killed process (SIGKILL, the OOM killer) has its
+    transaction rolled back but leaves the files written so far; the journal names them before they are written
+    (flushed to the kernel, so it survives the process, not a power cut),
+    and `recover()` (run by the next import) deletes every listed file that no Face row points at.
+    A live journal is held under an exclusive lock, so a concurrent import never recovers it.
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / f"journal-{os.getpid()}-{uuid.uuid4().hex[:8]}.txt"
+        self._file = open(self.path, "a+", encoding="utf-8")
+        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def will_write(self, name: str) -> None:
+        self._file.write(name + "\n")
+        self._file.flush()  # in the kernel's hands: survives the process being killed
+
+    def committed(self) -> None:
+        """The batch's rows are committed: its files are no longer at risk."""
+        self._file.truncate(0)
+        self._file.seek(0)
+
+    def rolled_back(self) -> None:
+        """The batch's transaction failed: delete the files it wrote."""
+        self._file.flush()
+        _delete_unreferenced(_read_names(self.path))
+        self.committed()
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+    @classmethod
+    def recover(cls, directory) -> int:
+        """Delete the files listed by journals of dead processes that no row points at → how many."""
+        deleted = 0
+        for path in sorted(Path(directory).glob("journal-*.txt")) if Path(directory).is_dir() else []:
+            with open(path, "a+", encoding="utf-8") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live import holds it
+                deleted += _delete_unreferenced(_read_names(path))
+                path.unlink(missing_ok=True)
+        return deleted
+
+
+def _read_names(path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+def _delete_unreferenced(names: list[str]) -> int:
+    if not names:
+        return 0
+    referenced = set()
+    for column in ("crop", "thumbnail", "source_image"):
+        referenced.update(Face.objects.filter(**{f"{column}__in": names}).values_list(column, flat=True))
+    deleted = 0
+    for name in set(names) - referenced:
+        if default_storage.exists(name):
+            with contextlib.suppress(Exception):
+                default_storage.delete(name)
+                deleted += 1
+    return deleted
 
 
 def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
@@ -258,8 +370,9 @@ def _refuse_duplicate(sample: FaceSample) -> None:
         )
 
 
-def _create_face(person: Person, sample: FaceSample, written: list[str]) -> Face:
+def _create_face(person: Person, sample: FaceSample, written: list[str], journal: FileJournal | None = None) -> Face:
     face = Face(
+        **({"id": sample.face_id} if sample.face_id is not None else {}),
         person=person,
         embedding=sample.embedding.tolist() if isinstance(sample.embedding, np.ndarray) else sample.embedding,
         embedding_model=sample.embedding_model,
@@ -268,17 +381,22 @@ def _create_face(person: Person, sample: FaceSample, written: list[str]) -> Face
         landmarks=sample.landmarks,
         quality=sample.quality,
     )
-    face.crop.save(f"{face.id}.jpg", ContentFile(sample.crop_jpeg), save=False)
-    written.append(face.crop.name)
-    face.thumbnail.save(f"{face.id}.jpg", ContentFile(make_thumbnail(sample.crop_jpeg)), save=False)
-    written.append(face.thumbnail.name)
+    _save_file(face.crop, f"{face.id}.jpg", sample.crop_jpeg, written, journal)
+    _save_file(face.thumbnail, f"{face.id}.jpg", make_thumbnail(sample.crop_jpeg), written, journal)
+    face.source_sha256 = sample.source_sha256
     if sample.source_image is not None:
         face.source_sha256 = hashlib.sha256(sample.source_image).hexdigest()
         suffix = _image_suffix(sample.source_image)
-        face.source_image.save(f"{face.id}{suffix}", ContentFile(sample.source_image), save=False)
-        written.append(face.source_image.name)
+        _save_file(face.source_image, f"{face.id}{suffix}", sample.source_image, written, journal)
     face.save()
     return face
+
+
+def _save_file(field_file, filename: str, data: bytes, written: list[str], journal: FileJournal | None) -> None:
+    if journal is not None:
+        journal.will_write(field_file.field.generate_filename(field_file.instance, filename))
+    field_file.save(filename, ContentFile(data), save=False)
+    written.append(field_file.name)
 
 
 @contextlib.contextmanager

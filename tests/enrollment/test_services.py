@@ -121,3 +121,22 @@ def test_deleting_a_face_deletes_its_files(models_ready, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         person.delete()
     assert not any(default_storage.exists(n) for n in names)
+
+
+@pytest.mark.django_db
+def test_files_journaled_by_a_dead_import_are_deleted_unless_a_row_points_at_them(models_ready, tmp_path):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    person = Person.objects.create(name="Obama")
+    journal = services.FileJournal(tmp_path / "journals")
+    face = services.add_face(person, services.sample_from_image(read_bytes("samples", "obama.jpg")), journal=journal)
+    orphan = default_storage.save("faces/crops/xx/orphan.jpg", ContentFile(b"written, then the process died"))
+    journal.will_write(orphan)
+    assert services.FileJournal.recover(tmp_path / "journals") == 0  # a live import's journal is left alone
+    journal._file.close()  # the process dies: its lock goes, the journal stays
+
+    assert services.FileJournal.recover(tmp_path / "journals") == 1
+    assert not default_storage.exists(orphan)
+    assert all(default_storage.exists(name) for name in (face.crop.name, face.thumbnail.name, face.source_image.name))
+    assert not list((tmp_path / "journals").iterdir())

@@ -1,0 +1,128 @@
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from recognition import batch, evaluation
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure recognition on a folder-per-person dataset (PATH/<person>/<photos>) before trusting a threshold. "
+        "Every photo goes through the same pipeline as the API (largest face); the searches are exact cosine "
+        "similarity in memory (numpy), so nothing is written to the database and enrolled data is never touched. "
+        "Identification protocol: gallery = first image (with a face) of every person, probes = second image of "
+        "people with two or more; prints rank-1 accuracy. Strangers protocol: a random half of the people (--seed) "
+        "enrolled with their first image, all images of the other half as probes; prints FRR (enrolled people's "
+        "second images not matched to them) and FAR (strangers matched to someone) at the configured "
+        "FACEAPP_MATCH_THRESHOLD, the threshold at the equal error rate, FRR at FAR = 1% and 0.1%, and the "
+        "photos without a face (listed with -v 2). Embedding runs on --workers threads; a progress bar shows photos/s."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="Folder with one sub-folder of photos per person.")
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=None,
+            help=f"Cosine similarity threshold to report at (default: FACEAPP_MATCH_THRESHOLD, here {settings.FACEAPP_MATCH_THRESHOLD}).",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the strangers protocol's split (default 0).")
+        parser.add_argument(
+            "--sweep",
+            action="store_true",
+            help="Also print FRR and FAR over thresholds "
+            f"({evaluation.SWEEP[0]:.2f} to {evaluation.SWEEP[-1]:.2f} in steps of 0.05).",
+        )
+        parser.add_argument(
+            "--plot", metavar="FILE.png", help="Write a PNG plot of FRR and FAR against the threshold (matplotlib; implies --sweep)."
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=max(1, min(8, os.cpu_count() or 1)),
+            help="Threads decoding, detecting and embedding in parallel (default: one per CPU).",
+        )
+        parser.add_argument("--batch-size", type=int, default=32, help="Photos per worker per batch (default 32).")
+
+    def handle(self, *args, path, threshold=None, seed=0, sweep=False, plot=None, workers=1, batch_size=32, verbosity=1, **options):
+        root = Path(path)
+        if not root.is_dir():
+            raise CommandError(f"{root} is not a folder.")
+        if workers < 1 or batch_size < 1:
+            raise CommandError("--workers and --batch-size must be at least 1.")
+        threshold = settings.FACEAPP_MATCH_THRESHOLD if threshold is None else threshold
+        batch.share_cores(workers)
+        _, photos = evaluation.list_folder(root)
+        bar = tqdm(total=sum(len(p) for p in photos), unit="img", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+        with ThreadPoolExecutor(workers) as executor:
+            dataset = evaluation.embed_folder(root, executor=executor, workers=workers, batch_size=batch_size, progress=bar.update)
+        bar.close()
+        if not any(dataset.faces_of(i) for i in range(len(dataset.people))):
+            raise CommandError(f"No face found in any photo under {root}.")
+        report = evaluation.evaluate(dataset, threshold=threshold, seed=seed)
+        self._print(root, dataset, report, verbosity)
+        if sweep or plot:
+            self._sweep(report, plot, root)
+
+    def _print(self, root, dataset, r, verbosity):
+        w = self.stdout.write
+        ident, strangers = r.identification, r.strangers
+        n_photos = dataset.photo_count
+        w(f"dataset: {root}  people: {len(dataset.people)}  photos: {n_photos}")
+        w(
+            f"photos without a face: {len(dataset.no_face)} ({len(dataset.no_face) / n_photos:.1%})  "
+            f"unreadable: {len(dataset.unreadable)}  with several faces (largest used): {dataset.several_faces}"
+        )
+        if verbosity >= 2:
+            for p in dataset.no_face:
+                w(f"  no face: {p.relative_to(root)}")
+        for p, why in dataset.unreadable:
+            w(f"  unreadable: {p.relative_to(root)}: {why}")
+        w("search: exact cosine similarity in memory over the pipeline's embeddings (nothing stored)")
+        w("")
+        w(f"identification: gallery {ident.gallery_size} people (first image), {int(ident.mated.sum())} probes (second image)")
+        w(_row("rank-1 accuracy", r.rank1, f"({_count(ident.nearest[ident.mated] == ident.truth[ident.mated])})"))
+        w(_row(f"FRR at {r.threshold:.2f}", r.identification_frr, f"({_count(ident.mated_scores() < r.threshold)} probes not matched to themselves)"))
+        mated, others = strangers.mated_scores(), strangers.stranger_scores()
+        w(
+            f"strangers: {strangers.gallery_size} people enrolled (first image), {len(mated)} of them probed with "
+            f"their second image, {len(others)} photos of the other {len(dataset.people) - strangers.gallery_size} "
+            f"people as strangers"
+        )
+        w(_row(f"FRR at {r.threshold:.2f}", r.frr, f"({_count(mated < r.threshold)} enrolled probes not matched to themselves)"))
+        w(_row(f"FAR at {r.threshold:.2f}", r.far, f"({_count(others >= r.threshold)} strangers matched to someone)"))
+        w(_row("equal error rate", (r.eer.frr + r.eer.far) / 2, f"at threshold {r.eer.threshold:.3f} (FRR {r.eer.frr:.4f}, FAR {r.eer.far:.4f})"))
+        for label, op in (("FRR at FAR = 1%", r.far_1), ("FRR at FAR = 0.1%", r.far_01)):
+            w(_row(label, op.frr, f"at threshold {op.threshold:.3f} (measured FAR {op.far:.4f})"))
+        if len(others) and 1 / len(others) > 0.001:
+            w(f"  (with {len(others)} strangers FAR moves in steps of {1 / len(others):.4f}: FAR = 0.1% means no stranger accepted)")
+
+    def _sweep(self, r, plot, root):
+        mated, others = r.strangers.mated_scores(), r.strangers.stranger_scores()
+        ident = r.identification.mated_scores()
+        w = self.stdout.write
+        w("")
+        w("| threshold | FRR (strangers protocol) | FAR | FRR (identification protocol) |")
+        w("|---|---|---|---|")
+        for op in evaluation.sweep(mated, others, evaluation.SWEEP):
+            marker = " ←" if abs(op.threshold - r.threshold) < 1e-9 else ""
+            w(f"| {op.threshold:.2f}{marker} | {op.frr:.4f} | {op.far:.4f} | {evaluation.frr(ident, op.threshold):.4f} |")
+        if plot:
+            rows = evaluation.sweep(mated, others, np.linspace(0.0, 1.0, 201))
+            evaluation.plot(rows, Path(plot), threshold=r.threshold, eer=r.eer, title=f"{root.name}: FRR and FAR against the threshold")
+            w(f"plot: {plot}")
+
+
+def _row(label: str, value: float, note: str) -> str:
+    return f"  {label:<20} {value:.4f}  {note}"
+
+
+def _count(mask) -> str:
+    mask = np.asarray(mask)
+    return f"{int(mask.sum())}/{len(mask)}"

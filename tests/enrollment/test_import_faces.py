@@ -1,0 +1,151 @@
+"""The import_faces command, including a real kill (SIGKILL) and a real Ctrl-C (SIGINT) of a running import."""
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from enrollment.models import Face, Person
+from tests.conftest import data_path, read_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+# 30 lfw-dev photos of 5 people, 3 without a face the detector finds.
+PEOPLE = ("Aaron_Peirsol", "Abdullah_Gul", "Frances_Fisher", "Nabil_Shaath", "Thomas_Birmingham")
+IMPORTABLE = 27
+
+# Runs the command in another process against the test database, with media in the test's folder.
+RUNNER = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ["DJANGO_SETTINGS_MODULE"] = "faceapp.settings"
+from django.conf import settings
+settings.DATABASES["default"]["NAME"] = sys.argv[2]
+settings.MEDIA_ROOT = sys.argv[3]
+import django
+django.setup()
+from django.core.management import call_command
+call_command("import_faces", *sys.argv[4:])
+"""
+
+
+@pytest.fixture
+def models_loaded(models_ready):
+    """The sessions exist before the command runs, so its share_cores() leaves them and the settings as they are
+    (it would otherwise give every later test in this process one ONNX Runtime thread per session)."""
+    from recognition import pipeline
+
+    pipeline.analyse_bytes(read_bytes("samples", "obama.jpg"))
+
+
+def lfw_subset(root: Path) -> Path:
+    for person in PEOPLE:
+        shutil.copytree(data_path("lfw-dev", person), root / person)
+    return root
+
+
+def start_import(media: Path, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(ROOT), connection.settings_dict["NAME"], str(media), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FACEAPP_ORT_THREADS": "1"},
+    )
+
+
+def wait_for_faces(process: subprocess.Popen, timeout: float = 120) -> int:
+    """Poll until the running import has committed some faces (but not all) → how many."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = Face.objects.count()
+        if count:
+            return count
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the import stored nothing in time")
+
+
+def state() -> set[tuple[str, str]]:
+    """What an import leaves: (person, photo content hash) for every face."""
+    return set(Face.objects.values_list("person__name", "source_sha256"))
+
+
+def assert_files_match_rows(media: Path) -> None:
+    on_disk = {str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()}
+    in_rows = {n for f in Face.objects.all() for n in (f.crop.name, f.thumbnail.name, f.source_image.name)}
+    assert on_disk == in_rows, (on_disk - in_rows, in_rows - on_disk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_killed_mid_run_resumes_to_the_state_of_a_clean_import(models_loaded, tmp_path, media_in_tmp):
+    photos = lfw_subset(tmp_path / "photos")
+    process = start_import(media_in_tmp, str(photos), "--batch-size", "3", "--workers", "1", "--report", str(tmp_path / "r1.csv"))
+    stored_before_kill = wait_for_faces(process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert stored_before_kill < IMPORTABLE
+
+    call_command("import_faces", str(photos), "--batch-size", "4", "--report", str(tmp_path / "r2.csv"), stdout=open(os.devnull, "w"))
+    resumed = state()
+    assert len(resumed) == Face.objects.count() == IMPORTABLE  # each photo once
+    assert Person.objects.count() == len(PEOPLE)  # nobody twice
+    assert_files_match_rows(media_in_tmp)  # the killed batch left no file without a row, no row without files
+
+    Face.objects.all().delete()
+    Person.objects.all().delete()
+    shutil.rmtree(media_in_tmp)
+    call_command("import_faces", str(photos), "--report", str(tmp_path / "r3.csv"), stdout=open(os.devnull, "w"))
+    assert state() == resumed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_stops_after_the_current_batch_with_a_summary(models_ready, tmp_path, media_in_tmp):
+    photos = lfw_subset(tmp_path / "photos")
+    process = start_import(media_in_tmp, str(photos), "--batch-size", "2", "--workers", "1", "--report", str(tmp_path / "r.csv"))
+    wait_for_faces(process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "stopped by Ctrl-C" in out and "Run the same command again" in out
+    assert 0 < Face.objects.count() < IMPORTABLE
+    assert_files_match_rows(media_in_tmp)
+
+
+@pytest.mark.django_db
+def test_import_faces_prints_a_summary_and_writes_a_report_of_every_photo_not_imported(models_loaded, tmp_path, capsys):
+    photos = lfw_subset(tmp_path / "photos")
+    shutil.copy(data_path("nonfaces", "cat.jpg"), photos / "Aaron_Peirsol" / "cat.jpg")
+    (photos / "Aaron_Peirsol" / "notes.txt").write_text("not a photo")
+    report = tmp_path / "report.csv"
+    call_command("import_faces", str(photos), "--report", str(report), "--watchlist", "athletes")
+    out = capsys.readouterr().out
+    assert "done: 32 of 32 photos" in out and "imported 27" in out and "people created: 5" in out
+    assert "no_face: 4" in out and "unreadable: 1" in out and f"Report of the 5 photos not imported: {report}" in out
+    rows = list(csv.DictReader(open(report)))
+    assert {(Path(r["path"]).name, r["reason"]) for r in rows} == {
+        ("cat.jpg", "no_face"),
+        ("notes.txt", "unreadable"),
+        ("Frances_Fisher_0002.jpg", "no_face"),
+        ("Nabil_Shaath_0002.jpg", "no_face"),
+        ("Thomas_Birmingham_0002.jpg", "no_face"),
+    }
+    assert all(r["person"] and r["detail"] for r in rows)
+    assert Person.objects.filter(watchlists__name="athletes").count() == 5
+
+    call_command("import_faces", str(photos), "--report", str(report))
+    out = capsys.readouterr().out
+    assert "imported 0; people created: 0" in out and "duplicate: 27" in out and Face.objects.count() == 27
+
+
+def test_import_faces_needs_a_folder_or_a_manifest(tmp_path):
+    with pytest.raises(CommandError, match="Give either PATH"):
+        call_command("import_faces")
+    with pytest.raises(CommandError, match="--min-quality"):
+        call_command("import_faces", str(tmp_path), "--min-quality", "beauty=1")
