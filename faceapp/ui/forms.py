@@ -42,7 +42,8 @@ class PersonForm(forms.Form):
     email = forms.EmailField(required=False, max_length=254)
     external_id = forms.CharField(required=False, max_length=200, label="External id")
     watchlists = forms.ModelMultipleChoiceField(
-        queryset=Watchlist.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Watchlist.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Groups the person belongs to (made in the admin: Enrolment › Watchlists).",
     )
 
     def fields_for_service(self) -> dict:
