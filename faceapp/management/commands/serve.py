@@ -50,7 +50,9 @@ class Command(BaseCommand):
             children["queue"] = subprocess.Popen([python, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
         if settings.FACEAPP_RUN_CAMERAS and not no_cameras:
             children["cameras"] = subprocess.Popen([python, "manage.py", "run_cameras"], cwd=settings.BASE_DIR)
-        self.stdout.write(self.style.SUCCESS(f"faceapp is serving on http://{host}:{port}/  (API: /api/v1/, docs: /api/v1/docs, admin: /admin/)"))
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        self.stdout.write(self.style.SUCCESS(f"faceapp is serving on http://{shown}:{port}/  (API: /api/v1/, docs: /api/v1/docs, admin: /admin/)"))
+        self.stdout.write(f"Operators log in at http://{shown}:{port}/accounts/login/ (staff accounts), then use http://{shown}:{port}/ui/")
         self.stdout.write("First time? Create a login with: .venv/bin/python manage.py createsuperuser")
 
         stopping = False
