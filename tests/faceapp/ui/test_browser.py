@@ -52,7 +52,10 @@ def browser(django_db_setup, live_server):
         pytest.skip(problem)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={WIDE[0]},{WIDE[1]}"):
+    arguments = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={WIDE[0]},{WIDE[1]}",
+                 # A fake camera (a test pattern) that needs no permission prompt, for the enrol page's capture.
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
+    for argument in arguments:
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
@@ -178,3 +181,30 @@ def test_every_page_fits_the_screen_width(page, size):
         page.open(path)
         page.wait_for("main h1")
         assert page.fits_the_width(), f"{path} scrolls sideways at {size[0]}x{size[1]}"
+
+
+def test_a_camera_shot_is_uploaded_with_the_photos_and_flagged_when_it_has_no_face(page):
+    log_in(page)
+    page.open("/ui/enrol/")
+    page.find("#camera-start").click()
+    page.wait_for("#camera video:not([hidden])")
+    page.driver.execute_script(
+        "const v = document.querySelector('#camera video');"
+        "return new Promise(r => v.readyState >= 2 ? r() : v.addEventListener('loadeddata', r));")
+    page.find("#camera-shoot").click()
+    page.wait_for_text("#camera-status", "1 photo(s) ready.")
+    page.find("#upload-form button[type=submit]").click()
+    page.wait_for(".photo-result")
+    result = page.find(".photo-result").text
+    assert "camera-1.jpg" in result and "No face found in this photo." in result
+
+
+def test_a_failed_upload_says_so_and_keeps_the_chosen_photos(page):
+    log_in(page)
+    page.open("/ui/enrol/")
+    page.find("#id_photos").send_keys(str(data_path("lfw-dev", "Adam_Sandler", "Adam_Sandler_0001.jpg")))
+    page.driver.execute_script("document.getElementById('upload-form').setAttribute('action', 'http://127.0.0.1:9/')")  # nothing listens
+    page.find("#upload-form button[type=submit]").click()
+    page.wait_for_text("#upload-form .upload-status", "The upload failed")
+    assert page.driver.execute_script("return document.getElementById('id_photos').files.length") == 1
+    assert page.find("#upload-form button[type=submit]").is_enabled()
