@@ -11,11 +11,11 @@ import contextlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
-from recognition.exceptions import EmailTaken, ExternalIdTaken, NotFound, WatchlistNameTaken
+from recognition.exceptions import EmailTaken, ExternalIdTaken, FaceAppError, NotFound, WatchlistNameTaken
 
 from . import services
 from .models import Face, Person, Watchlist
@@ -27,8 +27,14 @@ PEOPLE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", 
 # --- People ------------------------------------------------------------------------------------
 
 
-def people(*, name: str = "", email: str = "", watchlist=None, ordering: str = "name") -> QuerySet:
-    queryset = Person.objects.prefetch_related("watchlists").annotate(face_count=Count("faces", distinct=True))
+def people(*, name: str = "", email: str = "", search: str = "", watchlist=None, ordering: str = "name") -> QuerySet:
+    """People with their face count and first face's id; `search` matches part of the name or the email."""
+    first_face = Face.objects.filter(person=OuterRef("pk")).order_by("created_at", "id").values("id")[:1]
+    queryset = Person.objects.prefetch_related("watchlists").annotate(
+        face_count=Count("faces", distinct=True), first_face_id=Subquery(first_face)
+    )
+    if search.strip():
+        queryset = queryset.filter(Q(name__icontains=search.strip()) | Q(email__icontains=search.strip()))
     if name:
         queryset = queryset.filter(name__icontains=name)
     if email:
@@ -154,10 +160,25 @@ def get_face(person: Person, face_id) -> Face:
 
 def add_faces(person: Person, photos: list[Photo], *, face_index: int | None = None, actor: Actor | None = None) -> list[Face]:
     """One face from each photo, all or none: a photo without a face (601) stores nothing."""
-    samples = [services.sample_from_image(p.data, source_name=p.name, face_index=face_index) for p in photos]
+    samples = []
+    for photo in photos:
+        try:
+            samples.append(services.sample_from_image(photo.data, source_name=photo.name, face_index=face_index))
+        except FaceAppError as exc:
+            if photo.name and len(photos) > 1:  # say which of the photos it is
+                exc.message = f"{photo.name}: {exc.message}"
+                exc.args = (exc.message,)
+            raise
     faces = services.add_faces(person, samples, actor=actor)
     Person.objects.filter(id=person.id).update(updated_at=faces[-1].created_at)
     return faces
+
+
+def face_by_id(face_id) -> Face:
+    face = Face.objects.filter(id=face_id).first()
+    if face is None:
+        raise NotFound(f"No face with id {face_id}.")
+    return face
 
 
 FACE_IMAGES = ("thumbnail", "crop")

@@ -29,7 +29,7 @@ from PIL import Image
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
-from recognition import embedders, pipeline, search
+from recognition import embedders, pipeline, quality, search
 from recognition.exceptions import (
     DuplicateFace,
     EmailTaken,
@@ -108,6 +108,52 @@ def create_pending(face: DetectedFace, embedding_model: str, *, now: dt.datetime
         quality=face.quality.as_dict(),
         expires_at=now + dt.timedelta(seconds=settings.FACEAPP_PENDING_TTL_SECONDS),
     )
+
+
+@dataclass(frozen=True)
+class HeldFace:
+    """A face of an operator's photo, held as a pending enrolment until it is picked (or expires)."""
+
+    face: DetectedFace
+    pending: PendingEnrollment
+    problems: list[str]  # why its quality is poor (recognition.quality.problems); empty when fine
+
+
+@dataclass(frozen=True)
+class HeldPhoto:
+    width: int
+    height: int
+    faces: list[HeldFace]  # largest first
+
+
+def hold_faces(image: bytes) -> HeldPhoto:
+    """Every face of a photo held as a pending enrolment (largest first), for an operator to pick from.
+
+    A photo without a face gives an empty list, not an error: the enrol page flags it.
+    """
+    analysis = pipeline.analyse_bytes(image)
+    model = current_embedding_model()
+    held = [HeldFace(face, create_pending(face, model), quality.problems(face.quality.as_dict())) for face in analysis.faces]
+    return HeldPhoto(width=analysis.width, height=analysis.height, faces=held)
+
+
+def pending_enrolments(*, now: dt.datetime | None = None):
+    """The unexpired pending enrolments, newest first."""
+    return PendingEnrollment.objects.unexpired(now).defer("embedding")
+
+
+def get_pending(req_id: str) -> PendingEnrollment:
+    pending = PendingEnrollment.objects.unexpired().filter(req_id=req_id).first()
+    if pending is None:
+        raise PendingEnrollmentNotFound()
+    return pending
+
+
+def discard_pending(req_id: str) -> None:
+    """Forget a pending enrolment now, as its expiry would (its crop is in the row, so nothing else remains)."""
+    deleted, _ = PendingEnrollment.objects.filter(req_id=req_id).delete()
+    if not deleted:
+        raise PendingEnrollmentNotFound()
 
 
 def delete_expired_pending(*, now: dt.datetime | None = None) -> int:
@@ -225,6 +271,22 @@ def enrol_person(
             raise ExternalIdTaken() from exc
         raise
     logger.info("enrolled person %s (%s)", person.id, "req_id" if req_id else "image")
+    return person
+
+
+def enrol_from_pending(req_ids: list[str], *, name: str, birthdate: dt.date | None, actor: Actor | None = None, **fields) -> Person:
+    """One person from several held faces, all or none: the first enrols them (with every check of
+    `enrol_person`), the others become their further faces. Each req_id is consumed."""
+    if not req_ids:
+        raise ValueError("give at least one req_id")
+    with transaction.atomic():
+        person = enrol_person(name=name, birthdate=birthdate, req_id=req_ids[0], actor=actor, **fields)
+        if req_ids[1:]:
+            pendings = {p.req_id: p for p in PendingEnrollment.objects.select_for_update().unexpired().filter(req_id__in=req_ids[1:])}
+            if len(pendings) != len(set(req_ids[1:])):
+                raise PendingEnrollmentNotFound()
+            add_faces(person, [_sample_from_pending(pendings[r]) for r in dict.fromkeys(req_ids[1:])], actor=actor)
+            PendingEnrollment.objects.filter(req_id__in=req_ids[1:]).delete()
     return person
 
 

@@ -139,6 +139,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The operator web UI (faceapp/ui): staff sign in here, then land on the people list.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ui:people"
+LOGOUT_REDIRECT_URL = "login"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True

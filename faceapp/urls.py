@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -47,6 +49,12 @@ urlpatterns = [
     path("admin/models/", admin.site.admin_view(models_page), name="admin-models"),
     path("admin/", admin.site.urls),
     path("videostreams/", include("videostreams.urls")),
+    # The operator web UI (staff only): a login of its own, then /ui/.
+    path("accounts/login/", auth_views.LoginView.as_view(
+        template_name="ui/login.html", authentication_form=AdminAuthenticationForm, redirect_authenticated_user=True,
+    ), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("ui/", include("faceapp.ui.urls")),
 ]
 
 handler404 = "faceapp.api.handler404"

@@ -140,3 +140,58 @@ def test_files_journaled_by_a_dead_import_are_deleted_unless_a_row_points_at_the
     assert not default_storage.exists(orphan)
     assert all(default_storage.exists(name) for name in (face.crop.name, face.thumbnail.name, face.source_image.name))
     assert not list((tmp_path / "journals").iterdir())
+
+
+# --- Held faces (the operator UI's enrol page) ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_hold_faces_holds_every_face_of_a_photo_as_a_pending_enrolment_largest_first(models_ready):
+    held = services.hold_faces(read_bytes("samples", "two_people.jpg"))
+    assert len(held.faces) == 2 and (held.width, held.height) == (1126, 661)
+    areas = [h.face.detection.area for h in held.faces]
+    assert areas == sorted(areas, reverse=True)
+    assert {p.req_id for p in services.pending_enrolments()} == {h.pending.req_id for h in held.faces}
+    assert all(h.problems == [] for h in held.faces)
+
+
+@pytest.mark.django_db
+def test_hold_faces_of_a_photo_without_a_face_holds_nothing(models_ready):
+    from PIL import Image
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), (90, 140, 200)).save(buffer, format="JPEG")
+    assert services.hold_faces(buffer.getvalue()).faces == []
+    assert not PendingEnrollment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_enrol_from_pending_makes_one_person_with_every_picked_face_and_consumes_them(models_ready):
+    first = services.hold_faces(read_bytes("samples", "obama.jpg")).faces[0].pending
+    second = services.hold_faces(read_bytes("samples", "obama2.jpg")).faces[0].pending
+    person = services.enrol_from_pending([first.req_id, second.req_id], name="Barack Obama", birthdate=None, email="B@Example.org")
+    assert person.faces.count() == 2 and person.email == "b@example.org"
+    assert not PendingEnrollment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_enrol_from_pending_with_an_expired_second_face_stores_nothing(models_ready):
+    first = services.hold_faces(read_bytes("samples", "obama.jpg")).faces[0].pending
+    second = services.hold_faces(read_bytes("samples", "obama2.jpg")).faces[0].pending
+    PendingEnrollment.objects.filter(req_id=second.req_id).update(expires_at=second.created_at - dt.timedelta(seconds=1))
+    with pytest.raises(PendingEnrollmentNotFound):
+        services.enrol_from_pending([first.req_id, second.req_id], name="Barack Obama", birthdate=None)
+    assert not Person.objects.exists() and not Face.objects.exists()
+    assert PendingEnrollment.objects.filter(req_id=first.req_id).exists()
+
+
+@pytest.mark.django_db
+def test_discard_pending_deletes_it_and_an_unknown_req_id_is_not_found(models_ready):
+    pending = services.hold_faces(read_bytes("samples", "biden.jpg")).faces[0].pending
+    services.discard_pending(pending.req_id)
+    assert not PendingEnrollment.objects.exists()
+    with pytest.raises(PendingEnrollmentNotFound):
+        services.discard_pending(pending.req_id)
+    with pytest.raises(PendingEnrollmentNotFound):
+        services.get_pending(pending.req_id)

@@ -82,3 +82,30 @@ def test_blurred_face_crop_is_less_sharp_than_the_original(models_ready):
 
     assert blurred_sharpness < 0.5 * original_sharpness, (original_sharpness, blurred_sharpness)
     assert face.quality.sharpness == pytest.approx(original_sharpness)
+
+
+GOOD = {"detection_score": 0.999, "face_size": 90, "sharpness": 60.0, "yaw": 5.0, "pitch": 10.0, "roll": 2.0}
+
+
+def test_a_frontal_sharp_large_face_has_no_quality_problem():
+    assert quality.problems(GOOD) == []
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"face_size": 30}, "small face"),
+    ({"detection_score": 0.96}, "uncertain detection"),
+    ({"sharpness": 4.0}, "blurred"),
+    ({"yaw": -80.0}, "turned sideways"),
+    ({"pitch": 55.0}, "tilted up or down"),
+])
+def test_each_poor_quality_measure_is_named(change, reason):
+    found = quality.problems({**GOOD, **change})
+    assert len(found) == 1 and found[0].startswith(reason)
+
+
+def test_a_profile_photo_is_a_poor_quality_face(models_ready):
+    from recognition import pipeline
+    from tests.conftest import read_bytes
+
+    face = pipeline.analyse_bytes(read_bytes("samples", "cameraman.jpg")).largest_face()
+    assert any(p.startswith("turned sideways") for p in quality.problems(face.quality.as_dict()))

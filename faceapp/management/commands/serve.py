@@ -16,6 +16,17 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+def banner(host: str, port: int) -> list[str]:
+    """What `serve` prints at start: where the app is, where operators log in, how to make the first login."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{shown}:{port}"
+    return [
+        f"faceapp is serving on {base}/  (API: /api/v1/, docs: /api/v1/docs, admin: /admin/)",
+        f"Operators log in at {base}/accounts/login/ (staff accounts), then use {base}/ui/",
+        "First time? Create a login with: .venv/bin/python manage.py createsuperuser",
+    ]
+
+
 class Command(BaseCommand):
     help = (
         "Serve the app with gunicorn (web), django-q2 workers (background tasks) and the camera runner together; "
@@ -50,8 +61,10 @@ class Command(BaseCommand):
             children["queue"] = subprocess.Popen([python, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
         if settings.FACEAPP_RUN_CAMERAS and not no_cameras:
             children["cameras"] = subprocess.Popen([python, "manage.py", "run_cameras"], cwd=settings.BASE_DIR)
-        self.stdout.write(self.style.SUCCESS(f"faceapp is serving on http://{host}:{port}/  (API: /api/v1/, docs: /api/v1/docs, admin: /admin/)"))
-        self.stdout.write("First time? Create a login with: .venv/bin/python manage.py createsuperuser")
+        first, *rest = banner(host, port)
+        self.stdout.write(self.style.SUCCESS(first))
+        for line in rest:
+            self.stdout.write(line)
 
         stopping = False
 
