@@ -173,6 +173,8 @@ FACEAPP_MODEL_CACHE = Path(
 )
 FACEAPP_ORT_PROVIDERS = env_list("FACEAPP_ORT_PROVIDERS", "auto")
 FACEAPP_ORT_THREADS = env_int("FACEAPP_ORT_THREADS", min(4, os.cpu_count() or 1))
+# Idle intra-op threads spin-wait for the next run by default; off here (recognition/runtime.py says why).
+FACEAPP_ORT_ALLOW_SPINNING = env_bool("FACEAPP_ORT_ALLOW_SPINNING", False)
 # How the CUDA provider picks FaceNet's convolution algorithms (MTCNN always uses DEFAULT: see
 # recognition/runtime.py for the measurements).
 FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH = env_str("FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH", "HEURISTIC")

@@ -79,6 +79,12 @@ def _create_session(name: str):
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.FACEAPP_ORT_THREADS
     options.inter_op_num_threads = 1
+    if not settings.FACEAPP_ORT_ALLOW_SPINNING:
+        # Each session has its own intra-op threads, which by default spin for a while after every run.
+        # A recognition runs four sessions back to back (P/R/O-Net, FaceNet), so the spinning threads of
+        # the last one steal the cores from the next: measured here, obama-480p took 117 ms with spinning
+        # and 68 ms without (detect 71 → 47 ms, embed 41 → 18 ms; docs/benchmarks.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if conv_algo_search(name) == "DEFAULT" and "CUDAExecutionProvider" in ort.get_available_providers():
         # The CUDA provider warns through the default logger, on every convolution of every run, that the

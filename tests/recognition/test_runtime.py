@@ -34,3 +34,11 @@ def test_a_missing_model_file_is_model_unavailable(settings, tmp_path):
     runtime._sessions.pop("facenet_missing", None)
     with pytest.raises(ModelUnavailable):
         runtime.get_session("facenet_missing")
+
+
+def test_sessions_do_not_spin_unless_asked(settings, models_ready):
+    settings.FACEAPP_ORT_ALLOW_SPINNING = False
+    runtime._sessions.pop("mtcnn_rnet", None)
+    session = runtime.get_session("mtcnn_rnet")
+    assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    runtime._sessions.pop("mtcnn_rnet", None)
