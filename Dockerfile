@@ -14,13 +14,14 @@ RUN FACEAPP_MODEL_CACHE=/tmp/model-cache SECRET_KEY=build-only \
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    FACEAPP_MODEL_DIR=/app/models FACEAPP_VAR_DIR=/data HOST=0.0.0.0 PORT=8000
+    FACEAPP_MODEL_DIR=/app/models FACEAPP_VAR_DIR=/data FACEAPP_STATIC_ROOT=/app/static HOST=0.0.0.0 PORT=8000
 RUN useradd --create-home --uid 10001 faceapp && mkdir -p /data && chown faceapp /data
 WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=faceapp . .
 COPY --from=models --chown=faceapp /models /app/models
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
 USER faceapp
 VOLUME ["/data"]
 EXPOSE 8000

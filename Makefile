@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: run test setup venv models migrate clean
+.PHONY: run test setup venv models migrate static clean
 
-run: setup migrate
+run: setup migrate static
 	$(BIN)/python manage.py serve
 
 test: setup
@@ -30,6 +30,10 @@ models: $(DEPS)
 
 migrate: $(DEPS)
 	$(BIN)/python manage.py migrate --noinput
+
+# The admin's, the operator UI's and the API docs' CSS/JS, served by whitenoise from FACEAPP_STATIC_ROOT.
+static: $(DEPS)
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 
 clean:
 	-$(BIN)/python manage.py embedded_db stop
