@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--ef", default="40,64,100,200", help="hnsw.ef_search values (default 40,64,100,200)")
     parser.add_argument("--queries", type=int, default=200, help="queries per setting (default 200)")
     parser.add_argument("--halfvec", action="store_true", help="also measure a halfvec(512) index")
+    parser.add_argument("--halfvec-only", action="store_true", help="measure only the halfvec(512) index")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -136,7 +137,8 @@ def main() -> None:
         for kind in kinds:
             data = make_vectors(kind, size, base, rng)
             queries = make_vectors(kind, args.queries, base, rng)
-            for halfvec in ([False, True] if args.halfvec else [False]):
+            storages = [True] if args.halfvec_only else ([False, True] if args.halfvec else [False])
+            for halfvec in storages:
                 with connection.cursor() as cursor:
                     rows = bench_one(cursor.cursor, data, queries, efs, halfvec)
                 for row in rows:
