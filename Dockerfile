@@ -22,8 +22,9 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=faceapp . .
 COPY --from=models --chown=faceapp /models /app/models
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
-USER faceapp
+USER 10001
 VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health').status != 200)"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health').status != 200)"]
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec python manage.py serve"]
