@@ -7,15 +7,14 @@ deletion commits (enrollment/signals.py): biometric data does not linger.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
-from recognition.exceptions import EmailTaken, ExternalIdTaken, FaceAppError, NotFound, WatchlistNameTaken
+from recognition.exceptions import FaceAppError, NotFound, WatchlistNameTaken
 
 from . import services
 from .models import Face, Person, Watchlist
@@ -61,7 +60,7 @@ def create_person(*, image: bytes | None = None, image_name: str = "", face_inde
             face_index=face_index, allow_duplicates=allow_duplicates, watchlists=watchlists, actor=actor, **fields,
         )
         return get_person(person.id)
-    with _unique_fields():
+    with services.unique_fields():
         with transaction.atomic():
             _refuse_taken(fields)
             person = Person.objects.create(**fields)
@@ -81,7 +80,7 @@ def update_person(person: Person, *, replace: bool = False, watchlists=None, act
         fields = {**PERSON_BLANK, **fields}
         watchlists = [] if watchlists is None else watchlists
     fields = _clean(fields)
-    with _unique_fields():
+    with services.unique_fields():
         with transaction.atomic():
             _refuse_taken(fields, exclude=person.id)
             for field, value in fields.items():
@@ -115,27 +114,7 @@ def _clean(fields: dict) -> dict:
 
 
 def _refuse_taken(fields: dict, exclude=None) -> None:
-    others = Person.objects.exclude(id=exclude) if exclude else Person.objects.all()
-    if fields.get("email") and others.filter(email=fields["email"]).exists():
-        raise EmailTaken()
-    if fields.get("external_id") and others.filter(external_id=fields["external_id"]).exists():
-        raise ExternalIdTaken()
-
-
-@contextlib.contextmanager
-def _unique_fields():
-    """A unique field that wins a race against the checks becomes the same 409 as the check."""
-    try:
-        yield
-    except IntegrityError as exc:
-        text = str(exc)
-        if "email" in text:
-            raise EmailTaken() from exc
-        if "external_id" in text:
-            raise ExternalIdTaken() from exc
-        if "watchlist" in text and "name" in text:
-            raise WatchlistNameTaken() from exc
-        raise
+    services.refuse_taken(email=fields.get("email"), external_id=fields.get("external_id"), exclude=exclude)
 
 
 # --- Faces -------------------------------------------------------------------------------------
@@ -216,7 +195,7 @@ def get_watchlist(watchlist_id) -> Watchlist:
 
 
 def create_watchlist(*, name: str, description: str = "", people=(), actor: Actor | None = None) -> Watchlist:
-    with _unique_fields():
+    with services.unique_fields():
         with transaction.atomic():
             if Watchlist.objects.filter(name=name.strip()).exists():
                 raise WatchlistNameTaken()
@@ -235,7 +214,7 @@ def update_watchlist(watchlist: Watchlist, *, replace: bool = False, people=None
         people = [] if people is None else people
     if "name" in fields:
         fields["name"] = fields["name"].strip()
-    with _unique_fields():
+    with services.unique_fields():
         with transaction.atomic():
             if "name" in fields and Watchlist.objects.exclude(id=watchlist.id).filter(name=fields["name"]).exists():
                 raise WatchlistNameTaken()

@@ -37,6 +37,7 @@ from recognition.exceptions import (
     FaceIndexOutOfRange,
     NoFaceDetected,
     PendingEnrollmentNotFound,
+    WatchlistNameTaken,
 )
 from recognition.types import Face as DetectedFace
 
@@ -70,7 +71,7 @@ class Recognition:
 
 def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
     """Recognise the largest face in `image`; when it matches nobody, hold it as a pending enrolment."""
-    analysis = pipeline.analyse_bytes(image)
+    analysis = pipeline.analyse_bytes(image, max_faces=1)  # only the largest is recognised: embed only it
     face = analysis.largest_face()
     if face is None:
         raise NoFaceDetected()
@@ -88,7 +89,7 @@ def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
     )
     return Recognition(
         face=face,
-        faces_detected=len(analysis.faces),
+        faces_detected=analysis.faces_detected,
         width=analysis.width,
         height=analysis.height,
         match=matches[0] if matches else None,
@@ -198,17 +199,19 @@ def sample_from_detection(face: DetectedFace, *, source: str = "", source_image:
 
 def sample_from_image(image: bytes, *, source_name: str = "", face_index: int | None = None) -> FaceSample:
     """The largest face of an uploaded photo (601 if it has none), or its `face_index`-th face, largest first."""
-    analysis = pipeline.analyse_bytes(image)
+    # The pipeline sorts faces largest first (as /detect lists them): embed only up to the one wanted.
+    wanted = 0 if face_index is None else face_index
+    analysis = pipeline.analyse_bytes(image, max_faces=wanted + 1 if wanted >= 0 else None)
     if not analysis.faces:
         raise NoFaceDetected()
     if face_index is None:
-        face = analysis.largest_face()
+        face = analysis.faces[0]
     elif 0 <= face_index < len(analysis.faces):
-        face = analysis.faces[face_index]  # the pipeline sorts faces largest first, as /detect lists them
+        face = analysis.faces[face_index]
     else:
         raise FaceIndexOutOfRange(
-            f"face_index {face_index} is out of range: the photo has {len(analysis.faces)} face(s), numbered from 0, largest first.",
-            faces_detected=len(analysis.faces),
+            f"face_index {face_index} is out of range: the photo has {analysis.faces_detected} face(s), numbered from 0, largest first.",
+            faces_detected=analysis.faces_detected,
         )
     return sample_from_detection(face, source=f"upload:{source_name}" if source_name else "upload", source_image=image, source_name=source_name)
 
@@ -238,38 +241,27 @@ def enrol_person(
     allow_duplicates = settings.FACEAPP_ALLOW_DUPLICATES if allow_duplicates is None else allow_duplicates
     email = normalise_email(email)
     sample = sample_from_image(image, source_name=image_name, face_index=face_index) if image is not None else None
-    try:
-        with transaction.atomic(), _delete_files_on_error() as written:
-            if req_id is not None:
-                pending = (
-                    PendingEnrollment.objects.select_for_update().unexpired().filter(req_id=req_id).first()
-                )
-                if pending is None:
-                    raise PendingEnrollmentNotFound()
-                sample = _sample_from_pending(pending)
-            if email and Person.objects.filter(email=email).exists():
-                raise EmailTaken()
-            if external_id and Person.objects.filter(external_id=external_id).exists():
-                raise ExternalIdTaken()
-            if not allow_duplicates:
-                _refuse_duplicate(sample)
-            person = Person.objects.create(
-                name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}
+    with unique_fields(), transaction.atomic(), _delete_files_on_error() as written:
+        if req_id is not None:
+            pending = (
+                PendingEnrollment.objects.select_for_update().unexpired().filter(req_id=req_id).first()
             )
-            if watchlists:
-                person.watchlists.set(watchlists)
-            face = _create_face(person, sample, written)
-            if req_id is not None:
-                pending.delete()
-            record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, source="req_id" if req_id else "image")
-            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
-    except IntegrityError as exc:
-        # A unique field won a race against the checks above.
-        if "email" in str(exc):
-            raise EmailTaken() from exc
-        if "external_id" in str(exc):
-            raise ExternalIdTaken() from exc
-        raise
+            if pending is None:
+                raise PendingEnrollmentNotFound()
+            sample = _sample_from_pending(pending)
+        refuse_taken(email=email, external_id=external_id)
+        if not allow_duplicates:
+            _refuse_duplicate(sample)
+        person = Person.objects.create(
+            name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}
+        )
+        if watchlists:
+            person.watchlists.set(watchlists)
+        face = _create_face(person, sample, written)
+        if req_id is not None:
+            pending.delete()
+        record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, source="req_id" if req_id else "image")
+        record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
     logger.info("enrolled person %s (%s)", person.id, "req_id" if req_id else "image")
     return person
 
@@ -318,22 +310,12 @@ def create_person(
 ) -> Person:
     """A person without faces yet (bulk import, restore). Raises EmailTaken / ExternalIdTaken (409s)."""
     email = normalise_email(email)
-    if email and Person.objects.filter(email=email).exists():
-        raise EmailTaken()
-    if external_id and Person.objects.filter(external_id=external_id).exists():
-        raise ExternalIdTaken()
+    refuse_taken(email=email, external_id=external_id)
     fields = {"id": person_id} if person_id is not None else {}
-    try:
-        with transaction.atomic():
-            return Person.objects.create(
-                name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}, **fields
-            )
-    except IntegrityError as exc:
-        if "email" in str(exc):
-            raise EmailTaken() from exc
-        if "external_id" in str(exc):
-            raise ExternalIdTaken() from exc
-        raise
+    with unique_fields(), transaction.atomic():
+        return Person.objects.create(
+            name=name.strip(), birthdate=birthdate, email=email, external_id=external_id or None, metadata=metadata or {}, **fields
+        )
 
 
 class FileJournal:
@@ -470,6 +452,31 @@ def _delete_files_on_error():
         for name in written:
             with contextlib.suppress(Exception):
                 default_storage.delete(name)
+        raise
+
+
+def refuse_taken(*, email: str | None = None, external_id: str | None = None, exclude=None) -> None:
+    """EmailTaken / ExternalIdTaken (409s) when another person (not `exclude`) already has them."""
+    others = Person.objects.exclude(id=exclude) if exclude else Person.objects.all()
+    if email and others.filter(email=email).exists():
+        raise EmailTaken()
+    if external_id and others.filter(external_id=external_id).exists():
+        raise ExternalIdTaken()
+
+
+@contextlib.contextmanager
+def unique_fields():
+    """A unique field that wins a race against `refuse_taken` becomes the same 409 as the check."""
+    try:
+        yield
+    except IntegrityError as exc:
+        text = str(exc)
+        if "email" in text:
+            raise EmailTaken() from exc
+        if "external_id" in text:
+            raise ExternalIdTaken() from exc
+        if "watchlist" in text and "name" in text:
+            raise WatchlistNameTaken() from exc
         raise
 
 

@@ -27,15 +27,21 @@ class Analysis:
     height: int
     faces: list[Face]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    faces_detected: int = 0  # every face found, also those beyond max_faces
 
     def largest_face(self) -> Face | None:
         return max(self.faces, key=lambda face: face.detection.area, default=None)
 
 
+def decode(data: bytes) -> np.ndarray:
+    """Image bytes → RGB array within the configured size limits (the image exceptions for bad input)."""
+    return images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+
+
 def analyse_bytes(data: bytes, **options) -> Analysis:
     """Image bytes → Analysis. Raises the image exceptions for bad input."""
     started = time.perf_counter()
-    image = images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+    image = decode(data)
     decode_ms = (time.perf_counter() - started) * 1000
     analysis = analyse_image(image, **options)
     analysis.timings_ms["decode"] = decode_ms
@@ -50,7 +56,11 @@ def analyse_image(
     max_faces: int | None = None,
     with_embeddings: bool = True,
 ) -> Analysis:
-    """HxWx3 uint8 RGB → Analysis with faces sorted largest first."""
+    """HxWx3 uint8 RGB → Analysis with faces sorted largest first.
+
+    `max_faces` keeps only the largest faces, so that crops, quality and embeddings are computed for
+    them alone; `faces_detected` still counts every face found.
+    """
     timings: dict[str, float] = {}
     height, width = image.shape[:2]
     started = time.perf_counter()
@@ -60,6 +70,7 @@ def analyse_image(
         min_score=settings.FACEAPP_DETECTION_THRESHOLD if detection_threshold is None else detection_threshold,
     )
     detections.sort(key=lambda d: d.area, reverse=True)
+    found = len(detections)
     if max_faces is not None:
         detections = detections[:max_faces]
     timings["detect"] = (time.perf_counter() - started) * 1000
@@ -77,7 +88,7 @@ def analyse_image(
     timings["embed"] = (time.perf_counter() - started) * 1000
 
     faces = [Face(detection=d, crop=c, quality=q, embedding=v) for d, c, q, v in zip(detections, crops, qualities, vectors)]
-    return Analysis(width=width, height=height, faces=faces, timings_ms=timings)
+    return Analysis(width=width, height=height, faces=faces, timings_ms=timings, faces_detected=found)
 
 
 def detect(image: np.ndarray, *, min_face_size: int, min_score: float) -> list[Detection]:

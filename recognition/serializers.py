@@ -193,8 +193,8 @@ def verify_response(result) -> dict:
         "face1": face_json(result.analysis1.faces[best.face1_index], best.face1_index),
         "face2": face_json(result.analysis2.faces[best.face2_index], best.face2_index) if result.analysis2 is not None else None,
         "person": _person_ref(result.person) if result.person is not None else None,
-        "faces1_detected": len(result.analysis1.faces),
-        "faces2_detected": len(result.analysis2.faces) if result.analysis2 is not None else None,
+        "faces1_detected": result.analysis1.faces_detected,
+        "faces2_detected": result.analysis2.faces_detected if result.analysis2 is not None else None,
     }
     if result.pairs:
         body["pairs"] = [

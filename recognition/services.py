@@ -68,11 +68,13 @@ def verify(image1: bytes, *, image2: bytes | None = None, person=None, all_pairs
     if (image2 is None) == (person is None):
         raise ValueError("give exactly one of image2 and person")
     threshold = default_threshold() if threshold is None else threshold
-    analysis1 = _analyse_with_face(image1, "image1")
+    # Without all_pairs only each photo's largest face is compared: embed only it.
+    max_faces = None if all_pairs else 1
+    analysis1 = _analyse_with_face(image1, "image1", max_faces)
     faces1 = analysis1.faces if all_pairs else [analysis1.faces[0]]
     analysis2 = None
     if image2 is not None:
-        analysis2 = _analyse_with_face(image2, "image2")
+        analysis2 = _analyse_with_face(image2, "image2", max_faces)
         faces2 = analysis2.faces if all_pairs else [analysis2.faces[0]]
         matrix = np.stack([f.embedding for f in faces1]) @ np.stack([f.embedding for f in faces2]).T
         pairs = [
@@ -98,8 +100,8 @@ def verify(image1: bytes, *, image2: bytes | None = None, person=None, all_pairs
                         pairs=pairs if all_pairs else [])
 
 
-def _analyse_with_face(image: bytes, name: str) -> pipeline.Analysis:
-    analysis = pipeline.analyse_bytes(image)
+def _analyse_with_face(image: bytes, name: str, max_faces: int | None) -> pipeline.Analysis:
+    analysis = pipeline.analyse_bytes(image, max_faces=max_faces)
     if not analysis.faces:
         raise NoFaceDetected(f"No face detected in {name}.", image=name)
     return analysis

@@ -123,3 +123,15 @@ def test_faces_are_sorted_largest_first():
     assert len(areas) == 3  # Obama, Biden and a child at the lower right
     assert areas == sorted(areas, reverse=True)
     assert analysis.largest_face() is analysis.faces[0]
+
+
+def test_max_faces_keeps_the_largest_faces_and_still_counts_every_face(models_ready):
+    from recognition import pipeline
+    from tests.conftest import read_bytes
+
+    everything = pipeline.analyse_bytes(read_bytes("samples", "obama_and_biden.jpg"))
+    largest = pipeline.analyse_bytes(read_bytes("samples", "obama_and_biden.jpg"), max_faces=1)
+    assert everything.faces_detected == len(everything.faces) == 3
+    assert largest.faces_detected == 3 and len(largest.faces) == 1
+    assert largest.faces[0].detection == everything.faces[0].detection
+    assert float(largest.faces[0].embedding @ everything.faces[0].embedding) > 0.9999
