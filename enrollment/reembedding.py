@@ -21,7 +21,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from recognition import align, embedders, images, pipeline
+from recognition import align, embedders, pipeline
 from recognition.exceptions import FaceAppError
 from recognition.types import Detection
 
@@ -89,7 +89,7 @@ def _prepare_face(face: Face, chosen: embedders.Embedder) -> np.ndarray:
     if face.source_image:
         try:
             with face.source_image.open("rb") as f:
-                image = decode(f.read())
+                image = pipeline.decode(f.read())
             detection = _best_overlap(pipeline.detect(image, min_face_size=settings.FACEAPP_MIN_FACE_SIZE, min_score=settings.FACEAPP_DETECTION_THRESHOLD), face.box)
             if detection is not None:
                 return chosen.prepare(image, detection)
@@ -97,7 +97,7 @@ def _prepare_face(face: Face, chosen: embedders.Embedder) -> np.ndarray:
             logger.warning("face %s: source photo unusable (%s); using the stored crop", face.id, exc)
     try:
         with face.crop.open("rb") as f:
-            crop = decode(f.read())
+            crop = pipeline.decode(f.read())
     except (OSError, ValueError, FaceAppError) as exc:
         raise CannotPrepare(f"the stored crop is unreadable ({exc})") from exc
     return prepare_from_crop(crop, chosen)
@@ -115,17 +115,13 @@ def prepare_from_crop(crop: np.ndarray, chosen: embedders.Embedder) -> np.ndarra
 def _reembed_pending(chosen: embedders.Embedder, target: str, report: ReembedReport) -> None:
     for pending in PendingEnrollment.objects.unexpired().exclude(embedding_model=target):
         try:
-            vector = chosen.embed([prepare_from_crop(decode(bytes(pending.crop_jpeg)), chosen)])[0]
+            vector = chosen.embed([prepare_from_crop(pipeline.decode(bytes(pending.crop_jpeg)), chosen)])[0]
         except (CannotPrepare, FaceAppError):
             pending.delete()
             report.pending_deleted += 1
             continue
         PendingEnrollment.objects.filter(req_id=pending.req_id).update(embedding=vector.tolist(), embedding_model=target)
         report.pending_done += 1
-
-
-def decode(data: bytes) -> np.ndarray:
-    return images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
 
 
 def _best_overlap(detections: list[Detection], box: dict) -> Detection | None:

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 
-import numpy as np
-
-from . import embedders, images, pipeline, runtime
+from . import embedders, pipeline, runtime
 from .types import Face
 
 
@@ -45,7 +44,7 @@ def analyse_many(datas: Sequence[bytes], *, executor: Executor | None = None, la
 def detect(data: bytes) -> Photo:
     """Decode + detect + crop + quality of one photo, without embeddings (safe to run on any thread)."""
     try:
-        image = images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+        image = pipeline.decode(data)
         analysis = pipeline.analyse_image(image, with_embeddings=False)
     except Exception as exc:  # reported per photo by the caller
         return Photo(error=exc)

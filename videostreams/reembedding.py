@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from enrollment.reembedding import CannotPrepare, decode, prepare_from_crop
-from recognition import embedders
+from enrollment.reembedding import CannotPrepare, prepare_from_crop
+from recognition import embedders, pipeline
 from recognition.exceptions import FaceAppError
 
 from .models import Event
@@ -21,7 +21,7 @@ def reembed_events(*, batch_size: int = 32) -> tuple[int, int]:
         for event in batch:
             try:
                 with event.crop.open("rb") as f:
-                    inputs.append(prepare_from_crop(decode(f.read()), chosen))
+                    inputs.append(prepare_from_crop(pipeline.decode(f.read()), chosen))
                 ready.append(event)
             except (OSError, ValueError, FaceAppError, CannotPrepare):
                 Event.objects.filter(id=event.id).update(embedding=None, embedding_model="")

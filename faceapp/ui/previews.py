@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import io
 
-from django.conf import settings
 from PIL import Image
 
-from recognition import images
+from recognition import pipeline
 
 PREVIEW_MAX_SIDE = 960
 
 
 def data_url(image: bytes, *, max_side: int = PREVIEW_MAX_SIDE) -> str:
     """The photo as the pipeline sees it (EXIF orientation applied), at most `max_side` pixels, as a data: URL."""
-    rgb = images.decode(image, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+    rgb = pipeline.decode(image)
     picture = Image.fromarray(rgb)
     picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
