@@ -5,6 +5,7 @@ embedding model's name and checksum are recorded beside every vector).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -70,7 +71,20 @@ def check_models(model_dir: Path, *, verify_checksums: bool = False) -> ModelSta
 
 
 def embedding_model_id(model_dir: Path, model: str = EMBEDDING_MODEL) -> str:
-    """'<model>:<first 12 hex of its sha256>', e.g. 'facenet:e0410ecdf9f9' — recorded beside every stored vector."""
-    manifest = read_manifest(model_dir) or {}
+    """'<model>:<first 12 hex of its sha256>', e.g. 'facenet:e0410ecdf9f9' — recorded beside every stored vector.
+
+    Asked on every recognition, so the manifest is read again only when its file changes.
+    """
+    path = Path(model_dir) / MANIFEST_NAME
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _embedding_model_id(str(path), stamp, model)
+
+
+@functools.lru_cache(maxsize=32)
+def _embedding_model_id(path: str, stamp: int | None, model: str) -> str:
+    manifest = read_manifest(Path(path).parent) or {}
     entry = manifest.get("models", {}).get(model, {})
     return f"{model}:{entry.get('sha256', 'unknown')[:12]}"

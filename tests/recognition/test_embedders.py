@@ -91,3 +91,18 @@ def test_arcface_batches_give_the_same_vectors_as_single_faces(models_ready):
     together = arcface.embed(faces, batch_size=5)
     alone = np.concatenate([arcface.embed(faces[i : i + 1]) for i in range(5)])
     assert np.abs(together - alone).max() < 1e-4
+
+
+def test_the_recorded_model_id_follows_a_rebuilt_manifest(settings, tmp_path, models_ready):
+    import json
+
+    manifest = json.loads((settings.FACEAPP_MODEL_DIR / "manifest.json").read_text())
+    settings.FACEAPP_MODEL_DIR = tmp_path
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    before = embedders.model_id()
+    manifest["models"]["facenet"]["sha256"] = "0" * 64
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    import os
+
+    os.utime(tmp_path / "manifest.json", ns=(1, 1))  # a different modification time, whatever the clock's resolution
+    assert before != embedders.model_id() == "facenet:000000000000"
