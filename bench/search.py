@@ -16,7 +16,6 @@ Queries are fresh noisy copies of the real embeddings (or fresh random vectors).
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
