@@ -139,7 +139,7 @@ def bench_live(frames, *, cameras: int, seconds: float, camera_fps: float, strea
         finally:
             runner.stop()
             thread.join(timeout=60)
-            Event.objects.filter(camera__in=made).delete_with_files()
+            Event.objects.filter(camera__in=made).delete()
             Camera.objects.filter(pk__in=[c.pk for c in made]).delete()
 
 

@@ -24,13 +24,6 @@ class CameraAdmin(admin.ModelAdmin):
         ("Live status (written by the runner)", {"fields": STATUS_FIELDS}),
     )
 
-    def delete_model(self, request, obj):
-        obj.delete_with_events()
-
-    def delete_queryset(self, request, queryset):
-        for camera in queryset:
-            camera.delete_with_events()
-
 
 def _image(event, kind, size):
     if not getattr(event, kind):
@@ -72,12 +65,6 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-    def delete_queryset(self, request, queryset):
-        queryset.delete_with_files()
-
-    def delete_model(self, request, obj):
-        obj.delete_with_files()
 
 
 @admin.register(Rule)

@@ -75,11 +75,6 @@ class Camera(models.Model):
     def __str__(self):
         return self.name
 
-    def delete_with_events(self):
-        """Delete the camera, its events and their image files (a plain delete would leave the files)."""
-        self.events.all().delete_with_files()
-        self.delete()
-
 
 def _event_path(kind: str, instance, filename: str) -> str:
     when = instance.first_seen or timezone.now()
@@ -115,14 +110,6 @@ class EventQuerySet(models.QuerySet):
         if until is not None:
             queryset = queryset.filter(first_seen__lte=until)
         return queryset
-
-    def delete_with_files(self) -> int:
-        """Delete the events and their image files; returns the number of events deleted."""
-        count = 0
-        for event in self.iterator():
-            event.delete_with_files()
-            count += 1
-        return count
 
 
 class Event(models.Model):
@@ -163,16 +150,6 @@ class Event(models.Model):
 
     def image_names(self) -> list[str]:
         return [f.name for f in (self.crop, self.thumbnail, self.frame) if f]
-
-    def delete_with_files(self):
-        storage_names = self.image_names()
-        storage = self.crop.storage
-        self.delete()
-        for name in storage_names:
-            try:
-                storage.delete(name)
-            except OSError:
-                pass
 
 
 class Rule(models.Model):

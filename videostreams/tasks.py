@@ -81,7 +81,8 @@ def delete_old_events(*, now: dt.datetime | None = None) -> int:
     """Delete events (and their crops, thumbnails and frames) and finished webhook deliveries older than
     FACEAPP_EVENT_RETENTION_DAYS."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.FACEAPP_EVENT_RETENTION_DAYS)
-    deleted = Event.objects.filter(last_seen__lt=cutoff).delete_with_files()
+    _, by_model = Event.objects.filter(last_seen__lt=cutoff).delete()
+    deleted = by_model.get(Event._meta.label, 0)
     WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=WebhookDelivery.Status.PENDING).delete()
     if deleted:
         logger.info("retention: deleted %d events older than %s", deleted, cutoff.isoformat())

@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from faceapp.apikeys.permissions import ReadOrAdminScope
 
 from .models import Camera, Event, Rule, WebhookDelivery
-from .serializers import CameraSerializer, EventFilter, EventSerializer, RuleSerializer, WebhookDeliverySerializer, image_url
+from .serializers import CameraSerializer, EventFilter, EventSerializer, RuleSerializer, WebhookDeliverySerializer
 
 IMAGE_KINDS = ("crop", "thumbnail", "frame")
 
@@ -33,9 +33,6 @@ class CameraViewSet(viewsets.ModelViewSet):
     queryset = Camera.objects.prefetch_related("watchlists")
     serializer_class = CameraSerializer
     pagination_class = Pagination
-
-    def perform_destroy(self, instance):
-        instance.delete_with_events()
 
 
 @extend_schema_view(
@@ -60,9 +57,6 @@ class EventViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
         query = EventFilter(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return queryset.filtered(**query.validated_data)
-
-    def perform_destroy(self, instance):
-        instance.delete_with_files()
 
     @action(detail=True, methods=["get"], url_path=r"(?P<kind>crop|thumbnail|frame)")
     def image(self, request, pk=None, kind=None):

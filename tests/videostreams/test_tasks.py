@@ -11,13 +11,14 @@ from videostreams.models import Camera, Event, WebhookDelivery
 pytestmark = pytest.mark.django_db
 
 
-def test_retention_deletes_old_events_and_their_images(settings):
+def test_retention_deletes_old_events_and_their_images(settings, django_capture_on_commit_callbacks):
     settings.FACEAPP_EVENT_RETENTION_DAYS = 7
     camera = Camera.objects.create(name="door", source="0")
     old, recent = make_event(camera), make_event(camera, minutes=60)
     now = old.last_seen + dt.timedelta(days=7, minutes=30)  # old is 7 days 30 min old; recent 7 days - 30 min
     old_files = old.image_names()
-    assert tasks.delete_old_events(now=now) == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the images go once the deletion commits
+        assert tasks.delete_old_events(now=now) == 1
     assert list(Event.objects.all()) == [recent]
     assert not any(default_storage.exists(name) for name in old_files)
     assert all(default_storage.exists(name) for name in recent.image_names())

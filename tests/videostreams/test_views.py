@@ -134,13 +134,14 @@ def test_bad_event_filters_are_refused(api_client, params):
     assert_error(api_client.get("/api/v1/events", params), 400, "invalid_request")
 
 
-def test_deleting_an_event_deletes_its_images(api_client, cast):
+def test_deleting_an_event_deletes_its_images(api_client, cast, django_capture_on_commit_callbacks):
     from django.core.files.storage import default_storage
 
     event = cast["events"]["bob-door"]
     names = event.image_names()
     assert all(default_storage.exists(n) for n in names)
-    assert api_client.delete(f"/api/v1/events/{event.id}").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):  # the images go once the deletion commits
+        assert api_client.delete(f"/api/v1/events/{event.id}").status_code == 204
     assert not Event.objects.filter(pk=event.pk).exists()
     assert not any(default_storage.exists(n) for n in names)
 
@@ -187,16 +188,28 @@ def test_the_feed_json_gives_events_updated_after_a_time(client, cast):
     assert client.get(updated[0]["thumbnail_url"]).status_code == 200
 
 
-def test_deleting_a_camera_deletes_its_events_and_their_images(api_client, cast):
+def test_deleting_a_camera_deletes_its_events_and_their_images(api_client, cast, django_capture_on_commit_callbacks):
     from django.core.files.storage import default_storage
 
     door = cast["door"]
     names = [n for e in door.events.all() for n in e.image_names()]
     assert names and all(default_storage.exists(n) for n in names)
-    assert api_client.delete(f"/api/v1/cameras/{door.id}").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.delete(f"/api/v1/cameras/{door.id}").status_code == 204
     assert not Event.objects.filter(camera_id=door.id).exists()
     assert not any(default_storage.exists(n) for n in names)
     assert Event.objects.count() == 2  # the other camera's
+
+
+def test_any_deletion_path_deletes_event_images(cast, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    names = [n for e in Event.objects.all() for n in e.image_names()]
+    assert names and all(default_storage.exists(n) for n in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        Camera.objects.all().delete()  # a plain cascade, as the admin or a shell would do it
+    assert not Event.objects.exists()
+    assert not any(default_storage.exists(n) for n in names)
 
 
 def test_the_video_api_needs_a_key_and_changing_cameras_or_rules_needs_the_admin_scope(db, api_key):
