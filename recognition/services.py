@@ -13,14 +13,14 @@ from django.conf import settings
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
 
-from . import pipeline, search
+from . import embedders, pipeline, search
 from .exceptions import NoEnrolledFace, NoFaceDetected
-from .manifest import embedding_model_id
 from .types import Face
 
 
 def current_embedding_model() -> str:
-    return embedding_model_id(settings.FACEAPP_MODEL_DIR)
+    """The active embedder's model id: the vectors this process makes, and the only ones it compares with."""
+    return embedders.model_id()
 
 
 def default_threshold() -> float:

