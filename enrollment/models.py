@@ -137,3 +137,21 @@ class PendingEnrollment(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+class Calibration(models.Model):
+    """An impostor-score calibration fitted on an operator's own labelled photos (`manage.py evaluate --calibrate`).
+
+    It replaces the calibration shipped with the model for vectors of exactly `embedding_model`.
+    """
+
+    embedding_model = models.CharField(max_length=64, db_index=True)
+    parameters = models.JSONField()  # recognition.calibration.ImpostorTail.as_dict()
+    source = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"calibration of {self.embedding_model} ({self.created_at:%Y-%m-%d})"

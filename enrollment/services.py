@@ -29,7 +29,7 @@ from PIL import Image
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
-from recognition import embedders, pipeline, quality, search
+from recognition import embedders, pipeline, quality
 from recognition.exceptions import (
     DuplicateFace,
     EmailTaken,
@@ -41,6 +41,7 @@ from recognition.exceptions import (
 )
 from recognition.types import Face as DetectedFace
 
+from . import decision, gallery, identification
 from .models import Face, PendingEnrollment, Person
 
 logger = logging.getLogger(__name__)
@@ -64,13 +65,16 @@ class Recognition:
     faces_detected: int
     width: int
     height: int
-    match: search.Match | None
+    match: gallery.Match | None  # the named person, or None
     pending: PendingEnrollment | None
+    decision: decision.Decision
+    policy: decision.Policy
     timings_ms: dict = field(default_factory=dict)  # decode, detect, crop, embed, search, store
 
 
-def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
-    """Recognise the largest face in `image`; when it matches nobody, hold it as a pending enrolment."""
+def recognise_user(image: bytes, *, preset: str | None = None, threshold: float | None = None,
+                   actor: Actor | None = None) -> Recognition:
+    """Recognise the largest face in `image`; when the decision names nobody, hold it as a pending enrolment."""
     analysis = pipeline.analyse_bytes(image, max_faces=1)  # only the largest is recognised: embed only it
     face = analysis.largest_face()
     if face is None:
@@ -78,22 +82,28 @@ def recognise_user(image: bytes, *, actor: Actor | None = None) -> Recognition:
     model = current_embedding_model()
     timings = dict(analysis.timings_ms)
     started = time.perf_counter()
-    matches = search.nearest_people(face.embedding, embedding_model=model, limit=1)
+    size = gallery.gallery_size(embedding_model=model)
+    policy = decision.policy(embedding_model=model, gallery_size=size, preset=preset, threshold=threshold)
+    identified = identification.search_face(face, policy=policy, embedding_model=model)
+    match = identified.candidates[0] if identified.candidates else None
     timings["search"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    pending = None if matches else create_pending(face, model)
+    pending = None if match else create_pending(face, model)
     record(
-        actor, Action.RECOGNISE, target_type="person" if matches else "",
-        target_id=matches[0].person.id if matches else "",
-        matched=bool(matches), similarity=round(matches[0].similarity, 4) if matches else None,
+        actor, Action.RECOGNISE, target_type="person" if match else "",
+        target_id=match.person.id if match else "",
+        matched=bool(match), similarity=round(identified.decision.similarity, 4) if identified.decision.similarity is not None else None,
+        verdict=identified.decision.verdict, preset=policy.preset, threshold=round(policy.threshold, 4),
     )
     return Recognition(
         face=face,
         faces_detected=analysis.faces_detected,
         width=analysis.width,
         height=analysis.height,
-        match=matches[0] if matches else None,
+        match=match,
         pending=pending,
+        decision=identified.decision,
+        policy=policy,
         timings_ms={**timings, "store": (time.perf_counter() - started) * 1000},
     )
 
@@ -402,15 +412,21 @@ def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
 
 
 def _refuse_duplicate(sample: FaceSample) -> None:
+    """Refuse a face that already belongs to an enrolled person, by a decision of its own (decision.duplicate_policy)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENROL_LOCK_ID])
-    matches = search.nearest_people(sample.embedding, embedding_model=sample.embedding_model, limit=1)
-    if matches:
-        match = matches[0]
+    size = gallery.gallery_size(embedding_model=sample.embedding_model)
+    policy = decision.duplicate_policy(embedding_model=sample.embedding_model, gallery_size=size)
+    match = gallery.best_match(sample.embedding, embedding_model=sample.embedding_model)
+    if match is not None and match.similarity >= policy.threshold:
+        person = match.person
         raise DuplicateFace(
-            f"This face already matches enrolled person {match.person.id} (similarity {match.similarity:.2f}).",
-            existing_user_id=str(match.person.id),
+            f"This face is already enrolled as {person.name} ({person.id}; similarity {match.similarity:.2f}, "
+            f"the {policy.preset} duplicate threshold at {size} faces is {policy.threshold:.2f}).",
+            existing_user_id=str(person.id),
+            existing_user_name=person.name,
             similarity=round(match.similarity, 4),
+            threshold=round(policy.threshold, 4),
         )
 
 

@@ -1,6 +1,6 @@
 """Biometric data must not linger: a deleted face takes its files with it, once the deletion commits."""
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .models import Face
@@ -15,3 +15,13 @@ def delete_face_files(sender, instance: Face, **kwargs):
             instance.crop.storage.delete(name)
 
     transaction.on_commit(delete)
+
+
+@receiver(post_save, sender=Face)
+@receiver(post_delete, sender=Face)
+def gallery_changed(sender, **kwargs):
+    """The decision's threshold depends on the gallery's size: this process counts again at its next search
+    (other processes within decision.CACHE_SECONDS)."""
+    from . import decision
+
+    decision.forget_cached()

@@ -188,9 +188,15 @@ FACEAPP_EMBEDDER = env_str("FACEAPP_EMBEDDER", "facenet-ms1m")
 # Embed the mirrored face too and average (facenet-ms1m only; docs/benchmarks.md has the cost).
 FACEAPP_EMBED_FLIP = env_bool("FACEAPP_EMBED_FLIP", True)
 FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS = env_bool("FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS", False)
-# Each embedder's similarities live on their own scale; docs/accuracy.md says how these were chosen.
-DEFAULT_MATCH_THRESHOLDS = {"facenet-ms1m": 0.50, "facenet": 0.50, "arcface-mbf": 0.35}
-FACEAPP_MATCH_THRESHOLD = env_float("FACEAPP_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLDS.get(FACEAPP_EMBEDDER, 0.5))
+# Who-is-this decisions (enrollment/decision.py): a preset means the share of searches by somebody NOT enrolled
+# that may return a name: strict 0.1%, balanced 1%, permissive 5%, at the current gallery size.
+FACEAPP_MATCH_PRESET = env_str("FACEAPP_MATCH_PRESET", "balanced")
+# The duplicate-face check at enrolment is an open-set decision of its own.
+FACEAPP_DUPLICATE_PRESET = env_str("FACEAPP_DUPLICATE_PRESET", "strict")
+# A raw cosine threshold for every search instead of the presets (experts only; unset by default).
+FACEAPP_MATCH_THRESHOLD = env_float("FACEAPP_MATCH_THRESHOLD", None)
+# Used only where an embedder has no calibration at all (docs/accuracy.md).
+DEFAULT_MATCH_THRESHOLDS = {"facenet-ms1m": 0.75, "facenet": 0.68, "arcface-mbf": 0.37}
 FACEAPP_EMBED_BATCH_SIZE = env_int("FACEAPP_EMBED_BATCH_SIZE", 16)
 FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
 FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)
@@ -206,6 +212,8 @@ FACEAPP_CAMERA_OPEN_TIMEOUT_SECONDS = env_float("FACEAPP_CAMERA_OPEN_TIMEOUT_SEC
 FACEAPP_CAMERA_ERROR_AFTER = env_int("FACEAPP_CAMERA_ERROR_AFTER", 3)  # failures in a row before "reconnecting" turns "error"
 FACEAPP_CAMERA_REFRESH_SECONDS = env_float("FACEAPP_CAMERA_REFRESH_SECONDS", 5.0)  # re-read cameras, write status
 FACEAPP_CAMERA_LEASE_SECONDS = env_float("FACEAPP_CAMERA_LEASE_SECONDS", 30.0)
+# A camera track is named when this many of its best shots name the same person (videostreams/voting.py).
+FACEAPP_TRACK_MIN_VOTES = env_int("FACEAPP_TRACK_MIN_VOTES", 2)
 FACEAPP_TRACK_MAX_AGE_SECONDS = env_float("FACEAPP_TRACK_MAX_AGE_SECONDS", 2.0)  # a face unseen this long ends its track
 FACEAPP_EVENT_FRAME_JPEG_QUALITY = env_int("FACEAPP_EVENT_FRAME_JPEG_QUALITY", 80)
 FACEAPP_EVENT_RETENTION_DAYS = env_float("FACEAPP_EVENT_RETENTION_DAYS", 30)

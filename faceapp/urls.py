@@ -5,10 +5,11 @@ from django.urls import include, path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from enrollment import search_views
 from enrollment import views as enrollment
+from enrollment.admin_views import models_page
 from faceapp.views import health_view, home_view
 from recognition import views as recognition
-from recognition.admin_views import models_page
 from videostreams.urls import api_router as video_api
 
 
@@ -20,12 +21,12 @@ class SchemaView(SpectacularAPIView):
 api_v1 = [
     path("health", health_view, name="health"),
     # The seed API (open without a key while FACEAPP_SEED_API_OPEN is on).
-    path("recognise_user", recognition.recognise_user, name="recognise_user"),
+    path("recognise_user", search_views.recognise_user, name="recognise_user"),
     path("add_user", enrollment.add_user, name="add_user"),
     # The integrator API.
     path("detect", recognition.detect, name="detect"),
-    path("verify", recognition.verify, name="verify"),
-    path("identify", recognition.identify, name="identify"),
+    path("verify", search_views.verify, name="verify"),
+    path("identify", search_views.identify, name="identify"),
     path("people", enrollment.PeopleView.as_view(), name="people"),
     path("people/<uuid:person_id>", enrollment.PersonView.as_view(), name="person"),
     path("people/<uuid:person_id>/faces", enrollment.FacesView.as_view(), name="person-faces"),

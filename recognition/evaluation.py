@@ -118,6 +118,7 @@ class Searches:
     truth: np.ndarray
     nearest: np.ndarray
     similarity: np.ndarray
+    scores: np.ndarray | None = None  # probes × gallery, kept for `restricted`
 
     @property
     def gallery_size(self) -> int:
@@ -135,6 +136,18 @@ class Searches:
     def stranger_scores(self) -> np.ndarray:
         return self.similarity[~self.mated]
 
+    def restricted(self, people) -> "Searches":
+        """The same probes searched against only `people` of the gallery (needs `scores`).
+
+        Mated probes of people left out are dropped (they are not enrolled any more); strangers stay.
+        """
+        keep = np.isin(self.gallery_ids, people)
+        scores = self.scores[:, keep]
+        ids = self.gallery_ids[keep]
+        probes = ~self.mated | np.isin(self.truth, ids)
+        best = scores[probes].argmax(axis=1)
+        return Searches(ids, self.truth[probes], ids[best], scores[probes][np.arange(len(best)), best], scores[probes])
+
 
 def search(gallery: np.ndarray, gallery_ids: np.ndarray, probes: np.ndarray, truth: np.ndarray) -> Searches:
     """Exact nearest neighbour by cosine similarity (rows are unit vectors)."""
@@ -143,7 +156,7 @@ def search(gallery: np.ndarray, gallery_ids: np.ndarray, probes: np.ndarray, tru
         return Searches(gallery_ids, truth, np.full(len(truth), -1), np.full(len(truth), -np.inf))
     scores = np.asarray(probes, dtype=np.float64) @ np.asarray(gallery, dtype=np.float64).T
     best = scores.argmax(axis=1)
-    return Searches(gallery_ids, truth, gallery_ids[best], scores[np.arange(len(best)), best])
+    return Searches(gallery_ids, truth, gallery_ids[best], scores[np.arange(len(best)), best], scores)
 
 
 def identification_protocol(dataset: Dataset) -> Searches:
@@ -282,6 +295,121 @@ def plot(rows: list[Operating], path: Path, *, threshold: float, eer: Operating,
     ax.set_xlim(min(t), max(t))
     ax.grid(alpha=0.3)
     ax.legend(loc="center right", fontsize="small")
+    if title:
+        ax.set_title(title, fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# --- Calibration from a labelled set -----------------------------------------------------------
+
+
+def labelled_vectors(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Every face of the dataset as rows, with its person's index."""
+    vectors, labels = [], []
+    for i in range(len(dataset.people)):
+        for vector in dataset.faces_of(i):
+            vectors.append(vector)
+            labels.append(i)
+    return np.array(vectors, dtype=np.float32).reshape(-1, 512), np.array(labels, dtype=int)
+
+
+def impostor_scores(vectors: np.ndarray, labels: np.ndarray, *, chunk: int = 1024) -> np.ndarray:
+    """The cosine similarity of every pair of faces of two different people (each pair once)."""
+    parts = []
+    for start in range(0, len(vectors), chunk):
+        block = vectors[start : start + chunk] @ vectors.T
+        rows = np.arange(start, min(start + chunk, len(vectors)))[:, None]
+        keep = (np.arange(len(vectors))[None, :] > rows) & (labels[rows] != labels[None, :])
+        parts.append(block[keep])
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def calibrate(dataset: Dataset, *, source: str, seeds=range(10), generality: float = 2.0):
+    """The impostor tail of the dataset's model, with the margin its own open-set protocol asks for.
+
+    The margin is `generality` (for photos unlike these) times how far the strangers protocol, averaged
+    over `seeds`, exceeds 1% of searches at the threshold the uncorrected tail gives for `balanced`.
+    """
+    from dataclasses import replace
+
+    from . import calibration
+
+    vectors, labels = labelled_vectors(dataset)
+    tail = calibration.fit_tail(impostor_scores(vectors, labels), source=source)
+    observed = []
+    for seed in seeds:
+        searches = strangers_protocol(dataset, seed=seed)
+        threshold = calibration.threshold_for(tail, 0.01, searches.gallery_size)
+        observed.append(far(searches.stranger_scores(), threshold))
+    return replace(tail, margin=calibration.validation_margin(float(np.mean(observed)), 0.01, generality=generality))
+
+
+@dataclass(frozen=True)
+class PresetRow:
+    preset: str
+    target: float
+    gallery_size: int
+    threshold: float
+    far: float  # measured share of stranger searches that named somebody
+    frr: float  # measured share of enrolled people's probes not named as themselves
+    strangers: int
+
+
+def preset_rows(dataset: Dataset, tail, presets: dict, *, sizes=(100, 1000, None), seeds=range(5)) -> list[PresetRow]:
+    """Each preset measured on the strangers protocol at several gallery sizes (None: all the enrolled half).
+
+    A smaller gallery is a random subset (per seed) of the enrolled half; the strangers stay the same.
+    """
+    from . import calibration
+
+    rows = []
+    for preset, target in presets.items():
+        for size in sizes:
+            fars, frrs, used, strangers = [], [], 0, 0
+            for seed in seeds:
+                searches = strangers_protocol(dataset, seed=seed)
+                keep = _subset(searches, size, seed)
+                n = len(np.unique(keep.gallery_ids))
+                threshold = calibration.threshold_for(tail, target, n)
+                fars.append(far(keep.stranger_scores(), threshold))
+                frrs.append(frr(keep.mated_scores(), threshold))
+                used, strangers = n, int((~keep.mated).sum())
+            if size is not None and used < size:
+                continue  # the set is smaller than this gallery
+            rows.append(PresetRow(preset, target, used, calibration.threshold_for(tail, target, used), float(np.mean(fars)),
+                                  float(np.mean(frrs)), strangers))
+    return rows
+
+
+def _subset(searches: Searches, size: int | None, seed: int) -> Searches:
+    """The same probes against `size` of the gallery's people (a stranger protocol's gallery, re-searched)."""
+    if size is None or size >= searches.gallery_size:
+        return searches
+    return searches.restricted(np.random.default_rng(1000 + seed).choice(searches.gallery_ids, size=size, replace=False))
+
+
+def det_plot(strangers: Searches, path: Path, *, marks: list[PresetRow] = (), title: str = "") -> None:
+    """The detection error trade-off (FRR against FAR, log axes) of the strangers protocol, presets marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mated, others = strangers.mated_scores(), strangers.stranger_scores()
+    rows = sweep(mated, others, np.linspace(-0.2, 1.0, 1201))
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=120)
+    floor = 1 / max(len(others), 1) / 2
+    ax.plot([max(r.far, floor) for r in rows], [max(r.frr, 1e-4) for r in rows], color="tab:blue", label="strangers protocol")
+    for row in marks:
+        ax.scatter([max(row.far, floor)], [max(row.frr, 1e-4)], zorder=3, label=f"{row.preset} ({row.target:.1%}): t={row.threshold:.3f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("share of strangers named (FAR per search)")
+    ax.set_ylabel("share of enrolled people missed (FRR)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
     if title:
         ax.set_title(title, fontsize="medium")
     fig.tight_layout()

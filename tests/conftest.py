@@ -141,3 +141,13 @@ def cast(db, models_ready):
         obama=obama,
         biden=biden,
     )
+
+
+@pytest.fixture(autouse=True)
+def fresh_decision_cache():
+    """Gallery sizes and calibrations are cached per process for a few seconds: each test starts without."""
+    from enrollment import decision
+
+    decision.forget_cached()
+    yield
+    decision.forget_cached()

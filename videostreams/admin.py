@@ -20,7 +20,7 @@ class CameraAdmin(admin.ModelAdmin):
     readonly_fields = STATUS_FIELDS
     fieldsets = (
         (None, {"fields": ("name", "source", "enabled", "mode")}),
-        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "match_threshold", "watchlists")}),
+        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "preset", "match_threshold", "watchlists")}),
         ("Live status (written by the runner)", {"fields": STATUS_FIELDS}),
     )
 

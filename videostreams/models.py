@@ -50,7 +50,10 @@ class Camera(models.Model):
     roi = models.JSONField(
         default=list, blank=True, validators=[validate_roi], help_text="Region of interest [x1, y1, x2, y2] as fractions; empty: the whole frame."
     )
-    match_threshold = models.FloatField(null=True, blank=True, help_text="Cosine similarity to call a match; empty: FACEAPP_MATCH_THRESHOLD.")
+    match_threshold = models.FloatField(null=True, blank=True, help_text="A raw cosine threshold (experts); empty: the preset decides.")
+    preset = models.CharField(max_length=20, blank=True, default="", choices=[("strict", "strict (0.1% of strangers named)"),
+                              ("balanced", "balanced (1%)"), ("permissive", "permissive (5%)")],
+                              help_text="Decision preset for this camera; empty: FACEAPP_MATCH_PRESET.")
     watchlists = models.ManyToManyField(Watchlist, blank=True, related_name="cameras", help_text="Match only these watchlists' people; none: everybody.")
 
     # Live status, written by the runner that holds the lease.
@@ -123,6 +126,7 @@ class Event(models.Model):
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     similarity = models.FloatField(null=True, blank=True)
     matched = models.BooleanField(default=False, db_index=True)
+    votes = models.JSONField(default=dict, blank=True, help_text="How the track's best shots voted on its name (videostreams/voting.py).")
     quality = models.FloatField(help_text="Quality score (0-1) of the best shot.")
     quality_details = models.JSONField(default=dict)
     box = models.JSONField(default=dict, help_text="The best shot's box in the full frame: x, y, width, height (pixels).")

@@ -31,11 +31,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from enrollment import decision, gallery, identification
 from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
-from recognition import embedders, pipeline, search
+from recognition import embedders, pipeline
 from recognition.types import Face, Quality
 
+from . import voting
 from .models import Camera, Event
 from .tracker import Observation, Track, Tracker
 
@@ -68,6 +70,7 @@ class CameraConfig:
     min_quality: float = 0.3
     roi: tuple | None = None
     match_threshold: float | None = None
+    preset: str = ""  # empty: FACEAPP_MATCH_PRESET
     watchlist_ids: tuple = ()
     source: str = ""
 
@@ -82,6 +85,7 @@ class CameraConfig:
             min_quality=camera.min_quality,
             roi=tuple(camera.roi) if camera.roi else None,
             match_threshold=camera.match_threshold,
+            preset=camera.preset,
             watchlist_ids=tuple(sorted(str(w.id) for w in camera.watchlists.all())),
             source=camera.source,
         )
@@ -223,7 +227,7 @@ class Processor:
         if config is None or config.mode != Camera.Mode.REALTIME or not track.best_changed:
             return None
         shot: Shot = track.best.payload
-        match = self._search(config, shot.face)
+        match = self._decide_track(config, track)
         event_id = track.state.get("event_id")
         if event_id is None:
             if match is None:
@@ -241,18 +245,39 @@ class Processor:
         shot: Shot = track.best.payload
         event_id = track.state.get("event_id")
         if event_id is not None:
-            return self._update_event(event_id, track, None, None, closed=True)
-        match = self._search(config, shot.face)
+            return self._update_event(event_id, track, None, self._decide_track(config, track), closed=True)
+        match = self._decide_track(config, track)
         event = self._create_event(config, track, shot, match, closed=True)
         self._dispatch(event, shot)
         return event
 
-    def _search(self, config: CameraConfig, face: Face) -> search.Match | None:
-        faces = EnrolledFace.objects.filter(person__watchlists__in=config.watchlist_ids) if config.watchlist_ids else None
-        matches = search.nearest_people(
-            face.embedding, embedding_model=self.embedding_model, limit=1, threshold=config.match_threshold, faces=faces
-        )
-        return matches[0] if matches else None
+    def _decide_track(self, config: CameraConfig, track: Track) -> gallery.Match | None:
+        """The track's name by vote of its best shots (videostreams.voting); the outcome is kept for the event."""
+        faces = EnrolledFace.objects.filter(person__watchlists__in=config.watchlist_ids).distinct() if config.watchlist_ids else None
+        size = gallery.gallery_size(embedding_model=self.embedding_model, faces=faces, key=config.watchlist_ids or None)
+        policy = decision.policy(embedding_model=self.embedding_model, gallery_size=size, preset=config.preset or None,
+                                 threshold=config.match_threshold)
+        searched = track.state.setdefault("searched", {})  # id(observation) → (vote, match): each shot is searched once
+        votes, matches = [], {}
+        for observation in track.shots:
+            key = id(observation)
+            if key not in searched:
+                face = observation.payload.face
+                found = identification.search_face(face, policy=policy, embedding_model=self.embedding_model, faces=faces)
+                match = found.candidates[0] if found.candidates else None
+                weight = voting.vote_weight(score=found.decision.similarity, threshold=policy.threshold,
+                                            face_size=face.detection.size, named=match is not None)
+                searched[key] = (voting.Vote(str(match.person.id) if match else None, found.decision.similarity,
+                                             int(face.detection.size), weight), match)
+            vote, match = searched[key]
+            votes.append(vote)
+            if match is not None:
+                matches.setdefault(vote.person_id, match)
+        outcome = voting.tally(votes, min_votes=settings.FACEAPP_TRACK_MIN_VOTES, current=track.state.get("named"))
+        track.state["named"] = outcome.person_id
+        track.state["outcome"] = {**outcome.as_json(), "preset": policy.preset, "threshold": round(policy.threshold, 4),
+                                  "gallery_size": size}
+        return matches.get(outcome.person_id) if outcome.person_id else None
 
     def _create_event(self, config: CameraConfig, track: Track, shot: Shot, match, *, closed: bool) -> Event:
         event = Event(
@@ -265,6 +290,7 @@ class Processor:
             embedding_model=self.embedding_model,
         )
         _apply_match(event, match)
+        event.votes = track.state.get("outcome", {})
         written = _apply_shot(event, shot)
         try:
             with transaction.atomic():
@@ -282,12 +308,13 @@ class Processor:
         event.last_seen = _when(track.last_seen)
         event.frames_seen = track.frames
         event.closed = closed
+        if "outcome" in track.state:
+            event.votes = track.state["outcome"]
+            _apply_match(event, match)  # the vote decides; a name changes only when another person's votes overtake it
         old_files = []
         if shot is not None:
             old_files = event.image_names()
             _apply_shot(event, shot)
-            if match is not None:  # a better shot that matches nobody keeps the earlier match
-                _apply_match(event, match)
         event.save()
         _delete_files(old_files)
         return event

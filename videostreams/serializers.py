@@ -18,7 +18,7 @@ class CameraSerializer(serializers.ModelSerializer):
         model = Camera
         fields = [
             "id", "name", "source", "enabled", "mode", "sample_fps", "min_face_size", "min_quality", "roi",
-            "match_threshold", "watchlists",
+            "match_threshold", "preset", "watchlists",
             "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
             "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
         ]
@@ -54,7 +54,7 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = [
-            "id", "camera", "camera_name", "track_id", "first_seen", "last_seen", "matched", "person", "similarity",
+            "id", "camera", "camera_name", "track_id", "first_seen", "last_seen", "matched", "person", "similarity", "votes",
             "quality", "quality_details", "box", "frame_width", "frame_height", "frames_seen", "closed",
             "crop_url", "thumbnail_url", "frame_url", "created_at", "updated_at",
         ]

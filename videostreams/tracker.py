@@ -50,8 +50,13 @@ class Track:
     frames: int = 1
     best_changed: bool = True  # the best shot changed in the last update
     state: dict = field(default_factory=dict)  # the caller's (e.g. the event id in realtime mode)
+    shots: list[Observation] = field(default_factory=list)  # the best `keep_shots` observations, best first
 
-    def add(self, observation: Observation) -> None:
+    def __post_init__(self):
+        if not self.shots:
+            self.shots = [self.best]
+
+    def add(self, observation: Observation, *, keep_shots: int = 5) -> None:
         self.last_seen = observation.timestamp
         self.box = observation.box
         mean = self.embedding * self.frames + observation.embedding
@@ -60,10 +65,14 @@ class Track:
         self.best_changed = observation.quality > self.best.quality
         if self.best_changed:
             self.best = observation
+        # The shots that vote on the track's name: the best few by quality, from different frames.
+        self.shots = sorted([*self.shots, observation], key=lambda o: o.quality, reverse=True)[:keep_shots]
 
 
 class Tracker:
-    def __init__(self, *, max_age: float = 2.0, min_iou: float = 0.2, min_similarity_overlap: float = 0.3, min_similarity: float = 0.6, prefix: str = ""):
+    def __init__(self, *, max_age: float = 2.0, min_iou: float = 0.2, min_similarity_overlap: float = 0.3, min_similarity: float = 0.6,
+                 prefix: str = "", keep_shots: int = 5):
+        self.keep_shots = keep_shots
         self.max_age = max_age
         self.min_iou = min_iou
         self.min_similarity_overlap = min_similarity_overlap
@@ -91,7 +100,7 @@ class Tracker:
             used_tracks.add(t_index)
             used_obs.add(o_index)
             track = self.tracks[t_index]
-            track.add(observations[o_index])
+            track.add(observations[o_index], keep_shots=self.keep_shots)
             touched.append(track)
         for o_index, obs in enumerate(observations):
             if o_index in used_obs:

@@ -29,8 +29,17 @@ class PhotosForm(forms.Form):
     photos = PhotosField(label="Photos", help_text="One or several photos (JPEG, PNG, WebP, BMP).")
 
 
+PRESET_CHOICES = [
+    ("", "Default (balanced unless configured)"),
+    ("strict", "Strict: at most 1 stranger in 1,000 named"),
+    ("balanced", "Balanced: at most 1 stranger in 100 named"),
+    ("permissive", "Permissive: at most 5 strangers in 100 named"),
+]
+
+
 class PhotoForm(forms.Form):
     photo = forms.FileField(label="Photo", widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+    preset = forms.ChoiceField(label="Decision", choices=PRESET_CHOICES, required=False)
 
 
 PERSON_FIELDS = ("name", "birthdate", "email", "external_id", "watchlists")

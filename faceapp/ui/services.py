@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from enrollment import people
+from enrollment import decision, gallery, identification, people
 from enrollment import services as enrolment
 from faceapp.audit.log import Actor
-from recognition import quality, search
-from recognition import services as recognition
+from recognition import quality
 from recognition.exceptions import FaceAppError
 from recognition.uploads import read_upload
 
@@ -28,7 +27,22 @@ class PhotoFace:
     quality: dict
     problems: list[str]
     req_id: str = ""  # the pending enrolment holding this face, when there is one
-    candidates: list[search.Match] = field(default_factory=list)
+    candidates: list[gallery.Match] = field(default_factory=list)
+    decision: decision.Decision | None = None  # "Who is this?": named, close, unknown or low quality
+    nearest: gallery.Match | None = None  # the closest person, also when not named
+
+    @property
+    def verdict_words(self) -> str:
+        """The decision as an operator reads it."""
+        if self.decision is None:
+            return ""
+        nearest = self.nearest.person.name if self.nearest is not None else ""
+        return {
+            decision.NAMED: f"Named: {nearest}",
+            decision.CLOSE: f"Close to {nearest}, but below the threshold: not named",
+            decision.LOW_QUALITY: f"Resembles {nearest}, but the face is too poor to name at this preset",
+            decision.UNKNOWN: "Unknown: nobody enrolled is close",
+        }[self.decision.verdict]
 
 
 @dataclass(frozen=True)
@@ -82,11 +96,11 @@ def examine_photos(uploads) -> list[Photo]:
     return photos
 
 
-def who_is_this(upload, *, actor: Actor | None = None) -> Photo:
-    """Every face of the photo with its top candidates; a face that matches nobody is held as a pending
-    enrolment so that it can be enrolled in one click. Raises the image errors (FaceAppError)."""
+def who_is_this(upload, *, preset: str | None = None, actor: Actor | None = None) -> tuple[Photo, decision.Policy]:
+    """Every face of the photo with the decision on it and the people it names; a face that is not named
+    is held as a pending enrolment so that it can be enrolled in one click. Raises the image errors (FaceAppError)."""
     data = read_upload(upload)
-    result = recognition.identify(data, limit=WHO_CANDIDATES, actor=actor)
+    result = identification.identify(data, limit=WHO_CANDIDATES, preset=preset, actor=actor)
     model = enrolment.current_embedding_model()
     width, height = result.analysis.width, result.analysis.height
     faces = []
@@ -100,8 +114,10 @@ def who_is_this(upload, *, actor: Actor | None = None) -> Photo:
             problems=quality.problems(face.quality.as_dict()),
             req_id=req_id,
             candidates=identified.candidates,
+            decision=identified.decision,
+            nearest=identified.nearest,
         ))
-    return Photo(name=getattr(upload, "name", "") or "photo", preview=previews.data_url(data), faces=faces)
+    return Photo(name=getattr(upload, "name", "") or "photo", preview=previews.data_url(data), faces=faces), result.policy
 
 
 @dataclass(frozen=True)

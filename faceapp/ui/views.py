@@ -158,14 +158,15 @@ def enrol(request):
 @staff_required
 def who(request):
     form = PhotoForm(request.POST or None, request.FILES or None)
-    result = None
+    result = policy = None
     if request.method == "POST" and form.is_valid():
         try:
-            result = ui.who_is_this(form.cleaned_data["photo"], actor=_actor(request))
+            result, policy = ui.who_is_this(form.cleaned_data["photo"], preset=form.cleaned_data.get("preset") or None,
+                                            actor=_actor(request))
         except FaceAppError as exc:
             form.add_error("photo", exc.message)
     status = 400 if request.method == "POST" and result is None else 200
-    return render(request, "ui/who.html", {"form": form, "result": result}, status=status)
+    return render(request, "ui/who.html", {"form": form, "result": result, "policy": policy}, status=status)
 
 
 # --- Pending enrolments ------------------------------------------------------------------------

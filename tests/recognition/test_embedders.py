@@ -20,9 +20,11 @@ def largest_face_vector(*parts):
     return pipeline.analyse_bytes(read_bytes(*parts)).largest_face().embedding
 
 
-def test_facenet_is_the_default_embedder():
-    assert embedders.active() is embedders.FACENET
-    assert embedders.model_id().startswith("facenet:")
+def test_facenet_ms1m_is_the_default_embedder_and_casia_facenet_stays_selectable(settings):
+    assert embedders.active() is embedders.FACENET_MS1M
+    assert embedders.model_id().startswith("facenet_ms1m:")
+    settings.FACEAPP_EMBEDDER = "facenet"
+    assert embedders.active() is embedders.FACENET and embedders.model_id().startswith("facenet:")
 
 
 def test_arcface_is_refused_without_the_explicit_opt_in(settings):
@@ -100,9 +102,9 @@ def test_the_recorded_model_id_follows_a_rebuilt_manifest(settings, tmp_path, mo
     settings.FACEAPP_MODEL_DIR = tmp_path
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     before = embedders.model_id()
-    manifest["models"]["facenet"]["sha256"] = "0" * 64
+    manifest["models"]["facenet_ms1m"]["sha256"] = "0" * 64
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     import os
 
     os.utime(tmp_path / "manifest.json", ns=(1, 1))  # a different modification time, whatever the clock's resolution
-    assert before != embedders.model_id() == "facenet:000000000000"
+    assert before != embedders.model_id() == "facenet_ms1m:000000000000"

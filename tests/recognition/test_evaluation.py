@@ -121,7 +121,8 @@ def test_evaluate_command_on_lfw_people_prints_the_figures_and_writes_a_plot(mod
         shutil.copytree(data_path("lfw-dev", person), tmp_path / "set" / person)
     for extra in sorted((tmp_path / "set" / "Abdullah_Gul").iterdir())[4:] + sorted((tmp_path / "set" / "Britney_Spears").iterdir())[4:]:
         extra.unlink()
-    call_command("evaluate", str(tmp_path / "set"), "--sweep", "--plot", str(tmp_path / "plot.png"), "--workers", "2")
+    call_command("evaluate", str(tmp_path / "set"), "--sweep", "--plot", str(tmp_path / "plot.png"), "--workers", "2",
+                 "--threshold", "0.5", "--det-plot", str(tmp_path / "det.png"))
     out = capsys.readouterr().out
     assert "people: 6  photos: 19" in out
     assert "photos without a face: 3" in out
@@ -129,3 +130,8 @@ def test_evaluate_command_on_lfw_people_prints_the_figures_and_writes_a_plot(mod
     assert "equal error rate" in out and "FRR at FAR = 1%" in out and "FRR at FAR = 0.1%" in out
     assert "| 0.50 ← |" in out
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "decision presets (calibration: shipped with the model" in out
+    for preset in ("strict (0.1%)", "balanced (1.0%)", "permissive (5.0%)"):
+        assert f"| {preset} | 3 |" in out  # 3 of the 6 people enrolled
+    assert "predicted thresholds at larger galleries: 10,000 faces:" in out
+    assert (tmp_path / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -46,11 +46,15 @@ def test_obama_photo_gives_one_face_with_a_unit_512_embedding_and_quality_fields
     assert set(analysis.timings_ms) >= {"decode", "detect", "crop", "embed"}
 
 
-def test_two_photos_of_obama_match_and_obama_and_biden_do_not(settings):
+def test_two_photos_of_obama_match_and_obama_and_biden_do_not(settings, models_ready):
+    from recognition import calibration, embedders
+
     obama = analyse("obama.jpg").largest_face().embedding
     obama2 = analyse("obama2.jpg").largest_face().embedding
     biden = analyse("biden.jpg").largest_face().embedding
-    threshold = settings.FACEAPP_MATCH_THRESHOLD
+    # The 1:1 threshold of the balanced preset (one comparison), from the calibration shipped with the model.
+    tail = calibration.ImpostorTail.from_dict(models_ready["models"][embedders.active().model]["calibration"])
+    threshold = calibration.threshold_for(tail, 0.01, 1)
 
     same = float(obama @ obama2)
     different = float(obama @ biden)

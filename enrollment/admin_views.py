@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.db.models import Count
 from django.template.response import TemplateResponse
 
-from enrollment.models import Face
+from recognition import embedders, runtime
+from recognition.manifest import read_manifest
 
-from . import embedders, runtime
-from .manifest import read_manifest
+from .models import Face
 
 
 def models_page(request):
@@ -20,7 +20,7 @@ def models_page(request):
         "title": "Models",
         "active": active,
         "model_id": embedders.model_id(active),
-        "threshold": settings.FACEAPP_MATCH_THRESHOLD,
+        "threshold": settings.FACEAPP_MATCH_THRESHOLD if settings.FACEAPP_MATCH_THRESHOLD is not None else f"preset {settings.FACEAPP_MATCH_PRESET}",
         "providers": runtime.resolve_providers(),
         "problem": problem,
         "embedders": [

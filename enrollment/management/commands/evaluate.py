@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recognition import batch, evaluation
+from enrollment import decision
+from enrollment.models import Calibration
+from recognition import batch, embedders, evaluation
 
 
 class Command(BaseCommand):
@@ -21,7 +23,10 @@ class Command(BaseCommand):
         "enrolled with their first image, all images of the other half as probes; prints FRR (enrolled people's "
         "second images not matched to them) and FAR (strangers matched to someone) at the configured "
         "FACEAPP_MATCH_THRESHOLD, the threshold at the equal error rate, FRR at FAR = 1% and 0.1%, and the "
-        "photos without a face (listed with -v 2). Embedding runs on --workers threads; a progress bar shows photos/s."
+        "photos without a face (listed with -v 2). Then, per decision preset (strict / balanced / permissive), the share of "
+        "strangers named and of enrolled people missed at several gallery sizes, with the threshold the active "
+        "calibration gives there. --calibrate fits a calibration on these photos and stores it for the active model; "
+        "--det-plot draws the detection error trade-off. Embedding runs on --workers threads; a progress bar shows photos/s."
     )
 
     def add_arguments(self, parser):
@@ -30,7 +35,7 @@ class Command(BaseCommand):
             "--threshold",
             type=float,
             default=None,
-            help=f"Cosine similarity threshold to report at (default: FACEAPP_MATCH_THRESHOLD, here {settings.FACEAPP_MATCH_THRESHOLD}).",
+            help="A raw cosine similarity threshold to report at (default: the balanced preset's at the protocol's gallery size).",
         )
         parser.add_argument("--seed", type=int, default=0, help="Seed of the strangers protocol's split (default 0).")
         parser.add_argument(
@@ -49,14 +54,19 @@ class Command(BaseCommand):
             help="Threads decoding, detecting and embedding in parallel (default: one per CPU).",
         )
         parser.add_argument("--batch-size", type=int, default=32, help="Photos per worker per batch (default 32).")
+        parser.add_argument("--calibrate", action="store_true",
+                            help="Fit the impostor-score calibration on these photos (every pair of two different people) and store "
+                                 "it for the active embedding model: from then on the presets use it instead of the shipped one. "
+                                 "Needs at least 20,000 different-person pairs (about 200 photos of 100 people).")
+        parser.add_argument("--det-plot", metavar="FILE.png", help="Write the detection error trade-off (FRR against FAR) with the presets marked.")
 
-    def handle(self, *args, path, threshold=None, seed=0, sweep=False, plot=None, workers=1, batch_size=32, verbosity=1, **options):
+    def handle(self, *args, path, threshold=None, seed=0, sweep=False, plot=None, workers=1, batch_size=32, verbosity=1,
+               calibrate=False, det_plot=None, **options):
         root = Path(path)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
         if workers < 1 or batch_size < 1:
             raise CommandError("--workers and --batch-size must be at least 1.")
-        threshold = settings.FACEAPP_MATCH_THRESHOLD if threshold is None else threshold
         batch.share_cores(workers)
         _, photos = evaluation.list_folder(root)
         bar = tqdm(total=sum(len(p) for p in photos), unit="img", desc="embedding", file=sys.stderr, dynamic_ncols=True)
@@ -65,10 +75,48 @@ class Command(BaseCommand):
         bar.close()
         if not any(dataset.faces_of(i) for i in range(len(dataset.people))):
             raise CommandError(f"No face found in any photo under {root}.")
+        model = embedders.model_id()
+        if calibrate:
+            self._calibrate(dataset, root, model)
+        tail, source = decision.calibration_for(model)
+        if threshold is None:
+            gallery = evaluation.strangers_protocol(dataset, seed=seed).gallery_size
+            threshold = decision.policy(embedding_model=model, gallery_size=gallery, preset="balanced").threshold
         report = evaluation.evaluate(dataset, threshold=threshold, seed=seed)
         self._print(root, dataset, report, verbosity)
+        rows = self._presets(dataset, tail, source) if tail is not None else []
         if sweep or plot:
             self._sweep(report, plot, root)
+        if det_plot:
+            evaluation.det_plot(report.strangers, Path(det_plot), marks=[r for r in rows if r.gallery_size == report.strangers.gallery_size],
+                                title=f"{root.name}: detection error trade-off ({embedders.active().name})")
+            self.stdout.write(f"DET plot: {det_plot}")
+
+    def _calibrate(self, dataset, root, model):
+        try:
+            tail = evaluation.calibrate(dataset, source=f"{root.name}: {len(dataset.people)} people")
+        except ValueError as exc:
+            raise CommandError(f"Cannot calibrate on {root}: {exc}") from exc
+        Calibration.objects.create(embedding_model=model, parameters=tail.as_dict(), source=tail.source)
+        decision.forget_cached()
+        self.stdout.write(f"calibration stored for {model}: {tail.pairs:,} impostor pairs, tail from {tail.u:.3f} "
+                          f"(σ {tail.sigma:.4f}, ξ {tail.xi:.3f}), margin {tail.margin:.2f}")
+
+    def _presets(self, dataset, tail, source):
+        w = self.stdout.write
+        w("")
+        w(f"decision presets (calibration: {source})")
+        w("| preset | enrolled faces | threshold | strangers named | enrolled missed |")
+        w("|---|---|---|---|---|")
+        rows = evaluation.preset_rows(dataset, tail, decision.PRESETS)
+        for row in rows:
+            w(f"| {row.preset} ({row.target:.1%}) | {row.gallery_size} | {row.threshold:.3f} | {row.far:.2%} of {row.strangers} | {row.frr:.1%} |")
+        from recognition import calibration
+
+        w("predicted thresholds at larger galleries: " + "; ".join(
+            f"{n:,} faces: " + " / ".join(f"{calibration.threshold_for(tail, t, n):.3f}" for t in decision.PRESETS.values())
+            for n in (10_000, 100_000, 1_000_000)) + " (strict / balanced / permissive)")
+        return rows
 
     def _print(self, root, dataset, r, verbosity):
         w = self.stdout.write

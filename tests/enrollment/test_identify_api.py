@@ -19,11 +19,15 @@ def test_identify_names_every_face_in_the_photo(cast):
     response = identify(cast.read, "samples", "obama_and_biden.jpg")
     body = response.json()
     assert response.status_code == 200, body
-    assert body["threshold"] == 0.5 and len(body["faces"]) == 3
+    policy = body["decision_policy"]
+    assert body["preset"] == policy["preset"] == "balanced" and policy["calibrated"] is True
+    assert body["threshold"] == policy["threshold"] and policy["gallery_size"] == 3  # the cast's enrolled faces
+    assert len(body["faces"]) == 3
     named = {face["candidates"][0]["person"]["name"] for face in body["faces"] if face["candidates"]}
     assert named == {"Barack Obama", "Joe Biden"}
+    assert sorted(face["decision"]["verdict"] for face in body["faces"]) == ["named", "named", "unknown"]  # and the child
     top = next(face["candidates"][0] for face in body["faces"] if face["candidates"])
-    assert top["similarity"] >= 0.5 and uuid.UUID(top["face_id"])
+    assert top["similarity"] >= body["threshold"] and uuid.UUID(top["face_id"])
 
 
 def test_identify_returns_up_to_limit_candidates_best_first_down_to_any_score_at_threshold_zero(cast):

@@ -21,14 +21,17 @@ def test_two_photos_of_one_person_are_verified(api_client, models_ready):
     response = verify(api_client, ("samples", "obama.jpg"), ("samples", "obama2.jpg"))
     body = response.json()
     assert response.status_code == 200, body
-    assert body["verified"] is True and body["similarity"] >= body["threshold"] == 0.5
+    assert body["verified"] is True and body["similarity"] >= body["threshold"]
+    assert body["preset"] == "balanced" and body["decision"]["verdict"] == "named"
+    assert body["decision_policy"]["gallery_size"] == 1  # 1:1: one chance of a false match
     assert body["face1"]["index"] == 0 and body["face2"]["index"] == 0 and body["person"] is None
     assert "pairs" not in body
 
 
 def test_photos_of_two_people_are_not_verified(api_client, models_ready):
     body = verify(api_client, ("samples", "obama.jpg"), ("samples", "biden.jpg")).json()
-    assert body["verified"] is False and body["similarity"] < 0.5
+    assert body["verified"] is False and body["similarity"] < body["threshold"]
+    assert body["decision"]["verdict"] == "unknown"
 
 
 def test_a_threshold_per_request_changes_the_decision(api_client, models_ready):
