@@ -282,7 +282,7 @@ def test_enrol_page_refuses_a_face_already_enrolled(operator, cast):
     page = operator.post(reverse("ui:enrol"), {"action": "examine", "photos": [upload("samples", "obama.jpg")]}).content.decode()
     req_ids = req_ids_on(page)
     response = operator.post(reverse("ui:enrol"), {"action": "enrol", "shown": " ".join(req_ids), "req_id": req_ids, "name": "Obama again"})
-    assert response.status_code == 400 and "already matches enrolled person" in response.content.decode()
+    assert response.status_code == 400 and "already enrolled as Barack Obama" in response.content.decode()  # named, not a UUID
 
 
 @pytest.mark.django_db

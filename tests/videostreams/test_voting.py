@@ -1,0 +1,42 @@
+"""Track voting: a track is named from several of its best shots, and changes its name only with evidence."""
+from videostreams import voting
+from videostreams.voting import Vote
+
+
+def vote(person, score=0.8, size=100, threshold=0.7):
+    named = person is not None
+    return Vote(person, score, size, voting.vote_weight(score=score, threshold=threshold, face_size=size, named=named))
+
+
+def test_one_shot_is_not_enough_with_two_votes_required():
+    assert voting.tally([vote("anna")], min_votes=2).person_id is None
+    assert voting.tally([vote("anna"), vote("anna")], min_votes=2).person_id == "anna"
+
+
+def test_the_majority_of_the_weight_decides_and_odd_frames_do_not():
+    votes = [vote("anna"), vote("anna"), vote("anna"), vote("bob", score=0.71)]
+    outcome = voting.tally(votes, min_votes=2)
+    assert outcome.person_id == "anna" and outcome.agreeing == 3 and outcome.support > 0.5
+
+
+def test_shots_that_name_nobody_outweigh_a_lone_weak_name():
+    votes = [vote("anna", score=0.71, size=40), vote("anna", score=0.71, size=40), vote(None, None, 150), vote(None, None, 150), vote(None, None, 150)]
+    assert voting.tally(votes, min_votes=2).person_id is None
+
+
+def test_bigger_faces_and_clearer_scores_weigh_more():
+    assert voting.vote_weight(score=0.9, threshold=0.7, face_size=100, named=True) > voting.vote_weight(score=0.72, threshold=0.7, face_size=100, named=True)
+    assert voting.vote_weight(score=0.8, threshold=0.7, face_size=150, named=True) > voting.vote_weight(score=0.8, threshold=0.7, face_size=50, named=True)
+
+
+def test_a_named_track_keeps_its_name_until_another_person_overtakes_it():
+    two_each = [vote("anna"), vote("anna"), vote("bob"), vote("bob")]
+    assert voting.tally(two_each, min_votes=2, current="anna").person_id == "anna"
+    assert voting.tally(two_each, min_votes=2, current="bob").person_id == "bob"
+    overtaken = [vote("anna"), vote("bob"), vote("bob"), vote("bob")]
+    assert voting.tally(overtaken, min_votes=2, current="anna").person_id == "bob"
+
+
+def test_the_outcome_is_recorded_as_json():
+    data = voting.tally([vote("anna"), vote("anna")], min_votes=2).as_json()
+    assert data["winner"] == "anna" and len(data["votes"]) == 2 and {"person", "score", "face_size", "weight"} <= set(data["votes"][0])
