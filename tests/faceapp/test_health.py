@@ -18,7 +18,7 @@ def test_health_is_200_when_database_pgvector_and_models_are_ready(client, model
     assert body["database"]["ready"] and body["pgvector"]["ready"] and body["models"]["ready"]
     assert body["pgvector"]["version"].startswith("0.8")
     assert set(body["models"]["models"]) == {"mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet", "facenet_ms1m", "arcface_mbf"}
-    assert body["models"]["embedder"] == "facenet"
+    assert body["models"]["embedder"] == "facenet-ms1m"
 
 
 @pytest.mark.django_db
