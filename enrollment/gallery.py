@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
-from pgvector.django import CosineDistance
 
-from . import decision
+from . import decision, vectors
 from .models import Face, Person
 
 TEMPLATE_TOP = 3  # a person's score blends their best face with the mean of their best TEMPLATE_TOP faces
@@ -54,8 +52,7 @@ def nearest_people(vector: np.ndarray, *, embedding_model: str, limit: int = 1, 
     # Several faces of one person can fill the top of the list: look further than `limit`.
     candidates = max(limit * 8, 32)
     base = (faces if faces is not None else Face.objects.all()).filter(embedding_model=embedding_model)
-    query = [float(x) for x in vector]
-    rows = _nearest_rows(base, query, candidates, ef_search, exact)
+    rows = _nearest_rows(base, vector, embedding_model, candidates, ef_search, exact)
     people_order: list = []
     for person_id, _, _ in rows:
         if person_id not in people_order:
@@ -82,20 +79,9 @@ def nearest_people(vector: np.ndarray, *, embedding_model: str, limit: int = 1, 
             for score, pid, fid, best, n in scored if pid in people]
 
 
-def _nearest_rows(base, query, candidates: int, ef_search: int, exact: bool):
-    queryset = (
-        base.annotate(distance=CosineDistance("embedding", query)).order_by("distance")
-        .values_list("person_id", "id", "distance")[:candidates]
-    )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            if exact:
-                cursor.execute("SET LOCAL enable_indexscan = off")
-            else:
-                cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(ef_search, candidates)])
-                # pgvector ≥ 0.8: keep scanning the index until enough rows pass the filters.
-                cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-        return list(queryset)
+def _nearest_rows(base, vector, embedding_model: str, candidates: int, ef_search: int, exact: bool):
+    return vectors.nearest_rows(base, vector, embedding_model=embedding_model, fields=("person_id", "id"),
+                                limit=candidates, ef_search=ef_search, exact=exact)
 
 
 def faces_of_person(person_id):

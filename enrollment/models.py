@@ -6,9 +6,11 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
-EMBEDDING_SIZE = 512
+from recognition.manifest import EMBEDDING_SIZE
+
+from . import vectors
 
 
 class Watchlist(models.Model):
@@ -72,6 +74,7 @@ class Face(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_SIZE)
     # Which model made the vector ("facenet:<sha256 prefix>"); search compares only equal models.
     embedding_model = models.CharField(max_length=64)
+    embedding_model_name = vectors.model_name_field()  # 'facenet_ms1m': what the per-model index is restricted to
     crop = models.ImageField(upload_to=crop_path)
     thumbnail = models.ImageField(upload_to=thumbnail_path)
     source_image = models.FileField(upload_to=source_path, blank=True)
@@ -84,15 +87,7 @@ class Face(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [
-            HnswIndex(
-                name="face_embedding_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
-        ]
+        indexes = vectors.hnsw_indexes("face")
 
     def __str__(self):
         return f"face of {self.person_id}"

@@ -43,6 +43,7 @@ class Embedder:
     prepare: Callable[[np.ndarray, Detection], np.ndarray]  # image + detection → model input (uint8 RGB)
     embed: Callable[[list[np.ndarray]], np.ndarray]  # prepared faces → unit vectors
     input_size: int  # the prepared faces' side in pixels
+    dimensions: int  # the model's own vector size; stored vectors are padded with zeros to manifest.EMBEDDING_SIZE
     non_commercial: bool = False
 
 
@@ -53,6 +54,7 @@ FACENET = Embedder(
     prepare=align.crop_face,
     embed=embedder.embed,
     input_size=align.CROP_SIZE,
+    dimensions=embedder.EMBEDDING_SIZE,
 )
 FACENET_MS1M = Embedder(
     name="facenet-ms1m",
@@ -61,6 +63,7 @@ FACENET_MS1M = Embedder(
     prepare=align.crop_face,
     embed=facenet_ms1m.embed,
     input_size=align.CROP_SIZE,
+    dimensions=facenet_ms1m.MODEL_DIM,
 )
 ARCFACE_MBF = Embedder(
     name="arcface-mbf",
@@ -69,9 +72,11 @@ ARCFACE_MBF = Embedder(
     prepare=arcface.align_face,
     embed=arcface.embed,
     input_size=arcface.INPUT_SIZE,
+    dimensions=arcface.EMBEDDING_SIZE,
     non_commercial=True,
 )
 EMBEDDERS = {e.name: e for e in (FACENET_MS1M, FACENET, ARCFACE_MBF)}
+MODELS = {e.model: e for e in EMBEDDERS.values()}  # by the model name that prefixes stored vectors' embedding_model
 
 _announced: set[str] = set()
 _announce_lock = threading.Lock()
