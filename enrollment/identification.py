@@ -68,7 +68,7 @@ def verify(image1: bytes, *, image2: bytes | None = None, person=None, all_pairs
     if image2 is not None:
         analysis2 = _analyse_with_face(image2, "image2", max_faces)
         faces2 = analysis2.faces if all_pairs else [analysis2.faces[0]]
-        policy = decision.policy(embedding_model=model, gallery_size=1, preset=preset, threshold=threshold)
+        policy = decision.policy(embedding_model=model, gallery_size=1, preset=preset, threshold=threshold, normalise=False)
         matrix = np.stack([f.embedding for f in faces1]) @ np.stack([f.embedding for f in faces2]).T
         pairs = [_pair(i, j, float(matrix[i, j]), policy, faces1[i]) for i in range(len(faces1)) for j in range(len(faces2))]
     else:
@@ -76,7 +76,7 @@ def verify(image1: bytes, *, image2: bytes | None = None, person=None, all_pairs
         size = gallery.gallery_size(embedding_model=model, faces=candidates)
         if size == 0:
             raise NoEnrolledFace(f"Person {person.id} has no enrolled face to compare with.")
-        policy = decision.policy(embedding_model=model, gallery_size=size, preset=preset, threshold=threshold)
+        policy = decision.policy(embedding_model=model, gallery_size=size, preset=preset, threshold=threshold, normalise=False)
         pairs = []
         for i, face in enumerate(faces1):
             match = gallery.best_match(face.embedding, embedding_model=model, faces=candidates, exact=True)
@@ -113,6 +113,7 @@ class Identified:
     candidates: list[gallery.Match]  # named candidates, best first (those at or above the threshold)
     decision: decision.Decision
     nearest: gallery.Match | None = None  # the best candidate even when below the threshold
+    probe_stats: object = None  # recognition.scoring.CohortStats of this face against the gallery, when normalised
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,13 @@ def identify(image: bytes, *, limit: int = 1, threshold: float | None = None, pr
 
 def search_face(face: Face, *, policy: decision.Policy, embedding_model: str, limit: int = 1, faces=None) -> Identified:
     """One face against the gallery, decided: the shared step of identify, recognise_user, the UI and cameras."""
-    matches = gallery.nearest_people(face.embedding, embedding_model=embedding_model, limit=max(limit, 1), faces=faces)
+    normalise_k = policy.normalisation.k if policy.normalisation else None
+    found = gallery.search_people(face.embedding, embedding_model=embedding_model, limit=max(limit, 1), faces=faces,
+                                  normalise_k=normalise_k)
+    matches = found.matches
     nearest = matches[0] if matches else None
-    verdict = decision.decide(nearest.similarity if nearest else None, policy, face_quality=face.quality.as_dict())
-    named = [m for m in matches if m.similarity >= policy.threshold] if verdict.named else []
-    return Identified(face=face, candidates=named[:limit], decision=verdict, nearest=nearest)
+    verdict = decision.decide(nearest.similarity if nearest else None, policy, face_quality=face.quality.as_dict(),
+                              normalised_score=nearest.normalised_score if nearest else None)
+    named = [m for m in matches if decision.decide(m.similarity, policy, normalised_score=m.normalised_score,
+                                                   face_quality=face.quality.as_dict()).named] if verdict.named else []
+    return Identified(face=face, candidates=named[:limit], decision=verdict, nearest=nearest, probe_stats=found.probe)

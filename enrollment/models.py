@@ -84,6 +84,12 @@ class Face(models.Model):
     landmarks = models.JSONField(default=list)
     quality = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # How this face scores against the other enrolled people (AS-norm's cohort statistics, enrollment.cohort):
+    # the mean and spread of its top-`cohort_k` per-person similarities, when the cohort had `cohort_people`.
+    cohort_mean = models.FloatField(null=True, blank=True, editable=False)
+    cohort_std = models.FloatField(null=True, blank=True, editable=False)
+    cohort_people = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cohort_k = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at"]

@@ -25,6 +25,7 @@ from recognition import align, embedders, pipeline
 from recognition.exceptions import FaceAppError
 from recognition.types import Detection
 
+from . import cohort
 from .models import Face, PendingEnrollment
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def reembed_all(*, batch_size: int = 32, limit: int | None = None, progress: Cal
         vectors = chosen.embed(prepared) if prepared else np.zeros((0, 0))
         with transaction.atomic():
             for face, vector in zip(ready, vectors):
-                Face.objects.filter(id=face.id).update(embedding=vector.tolist(), embedding_model=target)
+                Face.objects.filter(id=face.id).update(embedding=vector.tolist(), embedding_model=target, **cohort.NO_STATS)
         report.faces_done += len(ready)
         if remaining is not None:
             remaining -= len(batch)

@@ -19,6 +19,14 @@ def threshold_field():
     return serializers.FloatField(required=False, min_value=-1.0, max_value=1.0, help_text=THRESHOLD_HELP)
 
 
+class NormalisationSerializer(serializers.Serializer):
+    k = serializers.IntegerField(help_text="The cohort statistics use each face's top-K people.")
+    threshold = serializers.FloatField(help_text="The normalised score a person needs to be named.")
+    close_threshold = serializers.FloatField()
+    predicted_far = serializers.FloatField(help_text="What the calibration predicts at this threshold.")
+    cohort_people = serializers.IntegerField(help_text="People enrolled with this model: the cohort.")
+
+
 class DecisionPolicySerializer(serializers.Serializer):
     preset = serializers.CharField(allow_null=True, help_text="null when a raw threshold decided.")
     threshold = serializers.FloatField(help_text="The template score a person needs to be named.")
@@ -28,11 +36,18 @@ class DecisionPolicySerializer(serializers.Serializer):
     target_far = serializers.FloatField(allow_null=True, help_text="The preset's share of stranger searches that may return a name.")
     predicted_far = serializers.FloatField(allow_null=True, help_text="What the calibration predicts at this threshold and gallery size.")
     close_threshold = serializers.FloatField(help_text="From here up to the threshold the verdict is 'close'.")
+    score = serializers.ChoiceField(choices=["cosine", "asnorm"], help_text=(
+        "What is decided on: the cosine similarity, or its AS-normalised score (when the model's calibration has one "
+        "and enough people are enrolled; then threshold and close_threshold are the cosine fallback and veto)."))
+    normalisation = NormalisationSerializer(allow_null=True)
 
 
 class DecisionSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=["named", "close", "unknown", "low_quality"])
-    similarity = serializers.FloatField(allow_null=True, help_text="The best candidate's template score.")
+    similarity = serializers.FloatField(allow_null=True, help_text="The best candidate's template score (cosine).")
+    score = serializers.FloatField(allow_null=True, help_text="What was compared with the threshold: the similarity, or its normalised score.")
+    score_kind = serializers.ChoiceField(choices=["cosine", "asnorm"])
+    threshold = serializers.FloatField(allow_null=True, help_text="The threshold the score was compared with.")
     reason = serializers.CharField()
 
 
@@ -177,6 +192,7 @@ class IdentifyRequest(serializers.Serializer):
 class Candidate(serializers.Serializer):
     person = PersonRef()
     similarity = serializers.FloatField(help_text="The person's template score: ½ best face + ½ mean of their best three.")
+    score = serializers.FloatField(help_text="What the decision compared: the similarity, or its AS-normalised template score.")
     best_face_similarity = serializers.FloatField()
     face_id = serializers.UUIDField(help_text="The person's enrolled face that matched best.")
 
@@ -200,7 +216,7 @@ def identify_response(result) -> dict:
         body = face_json(identified.face, i)
         body["candidates"] = [
             {"person": _person_ref(m.person), "similarity": round(m.similarity, 4),
-             "best_face_similarity": round(m.best_face_similarity, 4), "face_id": str(m.face_id)}
+             "score": round(m.score, 4), "best_face_similarity": round(m.best_face_similarity, 4), "face_id": str(m.face_id)}
             for m in identified.candidates
         ]
         body["decision"] = identified.decision.as_dict()

@@ -417,16 +417,20 @@ def _refuse_duplicate(sample: FaceSample) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENROL_LOCK_ID])
     size = gallery.gallery_size(embedding_model=sample.embedding_model)
     policy = decision.duplicate_policy(embedding_model=sample.embedding_model, gallery_size=size)
-    match = gallery.best_match(sample.embedding, embedding_model=sample.embedding_model)
-    if match is not None and match.similarity >= policy.threshold:
+    normalise_k = policy.normalisation.k if policy.normalisation else None
+    match = gallery.best_match(sample.embedding, embedding_model=sample.embedding_model, normalise_k=normalise_k)
+    if match is None:
+        return
+    verdict = decision.decide(match.similarity, policy, normalised_score=match.normalised_score)
+    if verdict.named:
         person = match.person
         raise DuplicateFace(
-            f"This face is already enrolled as {person.name} ({person.id}; similarity {match.similarity:.2f}, "
-            f"the {policy.preset} duplicate threshold at {size} faces is {policy.threshold:.2f}).",
+            f"This face is already enrolled as {person.name} ({person.id}; {verdict.reason} of the "
+            f"{policy.preset} duplicate check at {size} faces).",
             existing_user_id=str(person.id),
             existing_user_name=person.name,
             similarity=round(match.similarity, 4),
-            threshold=round(policy.threshold, 4),
+            threshold=round(verdict.threshold, 4),
         )
 
 

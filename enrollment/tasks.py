@@ -11,3 +11,10 @@ def delete_expired_pending_enrollments() -> int:
     if deleted:
         logger.info("deleted %d expired pending enrolments", deleted)
     return deleted
+
+
+def refresh_cohort_statistics() -> int:
+    """AS-norm's statistics of enrolled faces that are missing or stale (enrollment.cohort), a batch per run."""
+    from .cohort import refresh_stale
+
+    return refresh_stale()

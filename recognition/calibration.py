@@ -126,3 +126,36 @@ def validation_margin(observed_far: float, target_far: float, *, generality: flo
     """The margin a calibration ships with: `generality` for unseen photos, times how much the open-set
     protocol on the calibration set itself exceeded the target (the independence formula's own error)."""
     return float(generality * max(1.0, observed_far / target_far))
+
+
+# --- Normalised scores (AS-norm, recognition.scoring) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalisedCalibration:
+    """How the presets decide on AS-normalised scores, for one embedder.
+
+    `search_tail` is the distribution of a stranger's *best* normalised score in one search (not of one
+    pair): AS-norm's top-K statistics grow with the gallery, which keeps that distribution level as the
+    gallery grows (measured in docs/accuracy.md), so a preset's normalised threshold does not depend on N.
+    Normalisation is used only where the cohort holds at least `min_people` people (the statistics of a
+    top-`k` need a cohort several times larger than `k`); below that, the raw calibration decides.
+    """
+
+    k: int
+    min_people: int
+    search_tail: ImpostorTail  # its margin is the calibration's allowance for photos unlike its own
+
+    def threshold(self, target_far: float) -> float:
+        """The normalised score above which at most target / margin of stranger searches name somebody."""
+        return float(self.search_tail.score_at(target_far / max(self.search_tail.margin, 1.0)))
+
+    def predicted_far(self, threshold: float) -> float:
+        return per_search_far(self.search_tail, threshold, 1)
+
+    def as_dict(self) -> dict:
+        return {"k": self.k, "min_people": self.min_people, "search_tail": self.search_tail.as_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NormalisedCalibration":
+        return cls(int(data["k"]), int(data["min_people"]), ImpostorTail.from_dict(data["search_tail"]))

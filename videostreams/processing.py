@@ -265,9 +265,9 @@ class Processor:
                 face = observation.payload.face
                 found = identification.search_face(face, policy=policy, embedding_model=self.embedding_model, faces=faces)
                 match = found.candidates[0] if found.candidates else None
-                weight = voting.vote_weight(score=found.decision.similarity, threshold=policy.threshold,
-                                            face_size=face.detection.size, named=match is not None)
-                searched[key] = (voting.Vote(str(match.person.id) if match else None, found.decision.similarity,
+                weight = voting.vote_weight(clearance=found.decision.clearance, face_size=face.detection.size,
+                                            named=match is not None)
+                searched[key] = (voting.Vote(str(match.person.id) if match else None, found.decision.score,
                                              int(face.detection.size), weight), match)
             vote, match = searched[key]
             votes.append(vote)
@@ -276,7 +276,8 @@ class Processor:
         outcome = voting.tally(votes, min_votes=settings.FACEAPP_TRACK_MIN_VOTES, current=track.state.get("named"))
         track.state["named"] = outcome.person_id
         track.state["outcome"] = {**outcome.as_json(), "preset": policy.preset, "threshold": round(policy.threshold, 4),
-                                  "gallery_size": size}
+                                  "gallery_size": size, "score": policy.score_kind,
+                                  "normalised_threshold": round(policy.normalisation.threshold, 3) if policy.normalisation else None}
         return matches.get(outcome.person_id) if outcome.person_id else None
 
     def _create_event(self, config: CameraConfig, track: Track, shot: Shot, match, *, closed: bool) -> Event:

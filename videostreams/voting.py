@@ -38,12 +38,15 @@ class Outcome:
         }
 
 
-def vote_weight(*, score: float | None, threshold: float, face_size: int, named: bool) -> float:
-    """Bigger faces and clearer scores count more; an unnamed shot counts by its size alone."""
+def vote_weight(*, clearance: float, face_size: int, named: bool) -> float:
+    """Bigger faces and clearer scores count more; an unnamed shot counts by its size alone.
+
+    `clearance` is the decision's (0 at the threshold, 1 clearly above it, whatever the score's kind).
+    """
     size = min(max(face_size, 1), 160) / 160.0
-    if not named or score is None:
+    if not named:
         return 0.5 * size
-    return size * (1.0 + min(max(score - threshold, 0.0), 0.2) / 0.1)
+    return size * (1.0 + 2.0 * min(max(clearance, 0.0), 1.0))
 
 
 def tally(votes: list[Vote], *, min_votes: int, current: str | None = None) -> Outcome:

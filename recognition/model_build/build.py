@@ -113,6 +113,10 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         for model_name, parameters in json.loads((BUILD_DIR / "calibrations.json").read_text()).items():
             if model_name in manifest["models"]:
                 manifest["models"][model_name]["calibration"] = parameters
+        # And, for the embedders whose decisions use AS-norm, the calibration of the normalised scores.
+        for model_name, parameters in json.loads((BUILD_DIR / "normalisations.json").read_text()).items():
+            if model_name in manifest["models"]:
+                manifest["models"][model_name]["normalisation"] = parameters
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         if cache_dir.exists():
             shutil.rmtree(cache_dir)

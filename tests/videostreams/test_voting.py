@@ -1,11 +1,19 @@
 """Track voting: a track is named from several of its best shots, and changes its name only with evidence."""
+import pytest
+
+from enrollment.decision import Decision
 from videostreams import voting
 from videostreams.voting import Vote
 
 
+def clearance(score, threshold=0.7):
+    return Decision("named", score, "", score, "cosine", threshold).clearance
+
+
 def vote(person, score=0.8, size=100, threshold=0.7):
     named = person is not None
-    return Vote(person, score, size, voting.vote_weight(score=score, threshold=threshold, face_size=size, named=named))
+    return Vote(person, score, size, voting.vote_weight(clearance=clearance(score, threshold) if named else 0.0, face_size=size,
+                                                        named=named))
 
 
 def test_one_shot_is_not_enough_with_two_votes_required():
@@ -25,8 +33,15 @@ def test_shots_that_name_nobody_outweigh_a_lone_weak_name():
 
 
 def test_bigger_faces_and_clearer_scores_weigh_more():
-    assert voting.vote_weight(score=0.9, threshold=0.7, face_size=100, named=True) > voting.vote_weight(score=0.72, threshold=0.7, face_size=100, named=True)
-    assert voting.vote_weight(score=0.8, threshold=0.7, face_size=150, named=True) > voting.vote_weight(score=0.8, threshold=0.7, face_size=50, named=True)
+    assert voting.vote_weight(clearance=clearance(0.9), face_size=100, named=True) > voting.vote_weight(clearance=clearance(0.72), face_size=100, named=True)
+    assert voting.vote_weight(clearance=clearance(0.8), face_size=150, named=True) > voting.vote_weight(clearance=clearance(0.8), face_size=50, named=True)
+
+
+def test_clearance_is_comparable_across_score_kinds():
+    cosine = Decision("named", 0.8, "", 0.8, "cosine", 0.7).clearance
+    normalised = Decision("named", 0.8, "", 7.0, "asnorm", 5.5).clearance
+    assert cosine == pytest.approx(0.5) and normalised == pytest.approx(0.5)
+    assert Decision("close", 0.6, "", 0.6, "cosine", 0.7).clearance == 0.0
 
 
 def test_a_named_track_keeps_its_name_until_another_person_overtakes_it():

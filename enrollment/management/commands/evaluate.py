@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from enrollment import decision
 from enrollment.models import Calibration
-from recognition import batch, embedders, evaluation
+from recognition import batch, embedders, evaluation, evaluation_asnorm
 
 
 class Command(BaseCommand):
@@ -97,10 +97,23 @@ class Command(BaseCommand):
             tail = evaluation.calibrate(dataset, source=f"{root.name}: {len(dataset.people)} people")
         except ValueError as exc:
             raise CommandError(f"Cannot calibrate on {root}: {exc}") from exc
-        Calibration.objects.create(embedding_model=model, parameters=tail.as_dict(), source=tail.source)
+        parameters = tail.as_dict()
+        shipped = decision.normalisation_for(model)
+        normalised = None
+        if shipped is not None:  # this embedder decides on AS-norm scores: calibrate those too, where the photos allow
+            try:
+                normalised = evaluation_asnorm.calibrate(dataset, source=f"{root.name}: AS-norm", k=shipped.k)
+                parameters["normalisation"] = normalised.as_dict()
+            except ValueError as exc:
+                self.stdout.write(f"no AS-norm calibration ({exc}): with this calibration, decisions use cosine scores")
+        Calibration.objects.create(embedding_model=model, parameters=parameters, source=tail.source)
         decision.forget_cached()
         self.stdout.write(f"calibration stored for {model}: {tail.pairs:,} impostor pairs, tail from {tail.u:.3f} "
                           f"(σ {tail.sigma:.4f}, ξ {tail.xi:.3f}), margin {tail.margin:.2f}")
+        if normalised is not None:
+            st = normalised.search_tail
+            self.stdout.write(f"AS-norm (K={normalised.k}, from {normalised.min_people} people): {st.pairs:,} stranger searches, "
+                              f"tail from {st.u:.3f} (σ {st.sigma:.4f}, ξ {st.xi:.3f}), margin {st.margin:.2f}")
 
     def _presets(self, dataset, tail, source):
         w = self.stdout.write
@@ -116,6 +129,18 @@ class Command(BaseCommand):
         w("predicted thresholds at larger galleries: " + "; ".join(
             f"{n:,} faces: " + " / ".join(f"{calibration.threshold_for(tail, t, n):.3f}" for t in decision.PRESETS.values())
             for n in (10_000, 100_000, 1_000_000)) + " (strict / balanced / permissive)")
+        normalised = decision.normalisation_for(embedders.model_id())
+        if normalised is not None:
+            w("")
+            w(f"with {normalised.min_people} or more people enrolled the presets decide on AS-norm scores (K={normalised.k}), "
+              f"with the cosine veto (the cosine threshold of {decision.VETO_FACTOR}× the preset's rate):")
+            w("| preset | enrolled faces | normalised threshold | strangers named | enrolled missed |")
+            w("|---|---|---|---|---|")
+            normalised_rows = evaluation_asnorm.preset_rows(dataset, tail, normalised, decision.PRESETS)
+            for row in normalised_rows:
+                w(f"| {row.preset} ({row.target:.1%}) | {row.gallery_size} | {row.threshold:.3f} | {row.far:.2%} of {row.strangers} | {row.frr:.1%} |")
+            if not normalised_rows:
+                w(f"(not measured: the strangers protocol enrols half of these people, fewer than {normalised.min_people})")
         return rows
 
     def _print(self, root, dataset, r, verbosity):
