@@ -10,7 +10,7 @@ For three real faces (../shared/data samples, detected by faceapp's MTCNN) it cu
 faceapp's own preparation (recognition/attribute_models.py), runs the original TF.js model in Node
 (`run.mjs`: tf.loadGraphModel on the package's model.json + .bin, CPU backend) and faceapp's ONNX model,
 prints the max abs difference per model, and writes tests/fixtures/human_models_reference.npz: the
-uint8 crops each model saw (`<model>/crops`) and the TF.js outputs (`<model>/<output>`), which
+uint8 crops the models saw (`crops/<size>/<scale>/<shift>`) and the TF.js outputs (`<model>/<output>`), which
 tests/recognition/test_human_models_build.py compares with the ONNX models on every test run.
 """
 from __future__ import annotations
@@ -47,6 +47,11 @@ def crops_for(model: attribute_models.AttributeModel, regions: list[np.ndarray])
     return np.stack([attribute_models.model_crop(region, model) for region in regions])
 
 
+def crops_key(model: attribute_models.AttributeModel) -> str:
+    """Models that cut the same square share one array of crops in the fixture."""
+    return f"crops/{model.input_size}/{model.crop_scale}/{model.crop_shift}"
+
+
 def main() -> None:
     data = ROOT.parent / "shared" / "data"
     regions = []
@@ -73,7 +78,8 @@ def main() -> None:
             (work / f"{spec.source}.in.bin").write_bytes(batch.tobytes())
             requests.append({"model": spec.source, "input": f"{spec.source}.in.bin", "shape": list(batch.shape),
                              "outputs": list(spec.outputs.values())})
-            fixture[f"{spec.name}/crops"] = crops
+            fixture[crops_key(model)] = crops
+            fixture[f"{spec.name}/crops_key"] = np.array(crops_key(model))  # the tests read it: later crop changes are fine
         (work / "requests.json").write_text(json.dumps(requests))
         subprocess.run(["node", str(NODE_DIR / "run.mjs"), str(models_dir), str(work / "requests.json"), str(work)],
                        check=True, cwd=NODE_DIR)
@@ -82,7 +88,7 @@ def main() -> None:
             model = next(m for m in attribute_models.MODELS.values() if m.onnx == spec.name)
             session = ort.InferenceSession(str(Path(settings.FACEAPP_MODEL_DIR) / f"{spec.name}.onnx"),
                                            providers=["CPUExecutionProvider"])
-            batch = attribute_models.scale_pixels(fixture[f"{spec.name}/crops"], model)
+            batch = attribute_models.scale_pixels(fixture[crops_key(model)], model)
             ours = session.run(list(spec.outputs), {"input": batch})
             worst = 0.0
             for i, (out_name, shape) in enumerate(zip(spec.outputs, shapes)):

@@ -161,6 +161,8 @@ def convert(spec: TfjsModel, model_json: bytes, shards: dict[str, bytes]):
     values = conv.convert(list(spec.outputs.values()))
     outputs = []
     for out_name, value in zip(spec.outputs, values):
+        if out_name in conv.used_names:
+            raise HumanModelsError(f"{spec.name}: output name {out_name!r} is also a node of the graph")
         value = conv.as_nhwc(value)
         conv.node("Identity", [value.name], [out_name], out_name + "/identity")
         dims = ["N", *value.shape[1:]]
