@@ -60,11 +60,13 @@ def face_region(image: np.ndarray, detection: Detection) -> np.ndarray:
 
 def region_from_crop(crop: np.ndarray, box_fraction: float) -> np.ndarray:
     """A face region from a stored square crop centred on the box, in which the box spans `box_fraction` of the side
-    (FaceNet's 160×160 crops: 128/160, recognition.align). What lies beyond the crop is filled from its border, so
-    models whose square reaches past it (crop_scale above 1 / box_fraction) see replicated edges there."""
+    (FaceNet's 160×160 crops: 128/160, recognition.align; their box was stretched square). What lies beyond the
+    crop is filled from its border, so models whose square reaches past it (crop_scale above 1 / box_fraction)
+    see replicated edges there."""
     side = crop.shape[0]
-    out = int(min(REGION_MAX, max(8, round(side / box_fraction * REGION_SCALE))))
-    scale = out / (side / box_fraction * REGION_SCALE)
+    region_side = side * box_fraction * REGION_SCALE
+    out = int(min(REGION_MAX, max(8, round(region_side))))
+    scale = out / region_side
     matrix = np.array([[scale, 0, out / 2 - side / 2 * scale], [0, scale, out / 2 - side / 2 * scale]])
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.warpAffine(crop, matrix, (out, out), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
@@ -176,7 +178,7 @@ MODELS = {
     m.name: m
     for m in (
         AttributeModel(
-            "mini-xception-gender", "attr_gender_mini_xception", ("gender",), 64, "grey", "signed", 1.4,
+            "mini-xception-gender", "attr_gender_mini_xception", ("gender",), 64, "grey", "signed", 1.8,
             _decode_mini_xception_gender, False, "MIT (oarriaga/face_classification); trained on IMDB-WIKI",
             description="mini-Xception gender (Arriaga et al. 2017), 64×64 grey",
         ),
@@ -186,27 +188,27 @@ MODELS = {
             description="mini-Xception emotion (Arriaga et al. 2017), 64×64 grey, 7 FER-2013 classes",
         ),
         AttributeModel(
-            "faceres", "attr_faceres", ("gender", "age"), 224, "bgr", "vgg", 1.2,
+            "faceres", "attr_faceres", ("gender", "age"), 224, "bgr", "vgg", 1.4,
             _decode_faceres, True, NONCOMMERCIAL,
             description="HSE FaceRes MobileNet age/gender (Savchenko), 224×224",
         ),
         AttributeModel(
-            "faceres-deep", "attr_faceres_deep", ("gender", "age"), 224, "bgr", "vgg", 1.2,
+            "faceres-deep", "attr_faceres_deep", ("gender", "age"), 224, "bgr", "vgg", 1.4,
             _decode_faceres, True, NONCOMMERCIAL,
             description="HSE FaceRes, float32 weights",
         ),
         AttributeModel(
-            "gear", "attr_gear", ("gender", "age"), 198, "rgb", "unit", 1.6,
+            "gear", "attr_gear", ("gender", "age"), 198, "rgb", "unit", 1.0,
             _decode_gear, True, NONCOMMERCIAL,
             description="GEAR-Predictor (gender, 7 age groups), 198×198",
         ),
         AttributeModel(
-            "ssrnet-age", "attr_age_ssrnet", ("age",), 64, "bgr", "byte", 1.8,
+            "ssrnet-age", "attr_age_ssrnet", ("age",), 64, "bgr", "byte", 1.6,
             _decode_ssrnet_age, True, NONCOMMERCIAL,
             description="SSR-Net age regression (Yang et al. 2018), IMDB, 64×64",
         ),
         AttributeModel(
-            "ssrnet-gender", "attr_gender_ssrnet", ("gender",), 64, "bgr", "byte", 1.8,
+            "ssrnet-gender", "attr_gender_ssrnet", ("gender",), 64, "bgr", "byte", 1.6,
             _decode_ssrnet_gender, True, NONCOMMERCIAL,
             description="SSR-Net gender regression, IMDB, 64×64",
         ),
