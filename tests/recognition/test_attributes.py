@@ -182,3 +182,13 @@ def test_pipeline_adds_attributes_only_when_asked(models_ready):
 def test_pipeline_refuses_an_unavailable_attribute_even_without_a_face(models_ready):
     with pytest.raises(AttributeUnavailable):
         pipeline.analyse_image(np.zeros((100, 100, 3), dtype=np.uint8), attributes=("age",))
+
+
+def test_a_server_refuses_to_warm_up_with_a_non_commercial_attribute_model_but_no_opt_in(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from recognition.warmup import warm_up
+
+    settings.FACEAPP_LIVENESS_MODEL = "livenessnet"
+    with pytest.raises(ImproperlyConfigured, match="FACEAPP_LIVENESS_MODEL"):
+        warm_up()
