@@ -9,6 +9,7 @@ from django.utils import timezone
 from pgvector.django import VectorField
 
 from enrollment.models import EMBEDDING_SIZE, Person, Watchlist
+from recognition.attributes import EMOTIONS, GENDERS, KINDS
 
 
 def validate_roi(value):
@@ -22,9 +23,9 @@ def validate_roi(value):
         raise ValidationError("The region of interest needs 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1.")
 
 
-ATTRIBUTE_KINDS = ("gender", "age", "emotion")  # recognition.attributes.KINDS
-GENDER_CHOICES = [("female", "female"), ("male", "male")]
-EMOTION_CHOICES = [(e, e) for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")]
+ATTRIBUTE_KINDS = KINDS  # what a camera may ask for: gender, age, emotion
+GENDER_CHOICES = [(g, g) for g in GENDERS]
+EMOTION_CHOICES = [(e, e) for e in EMOTIONS]
 
 
 def default_camera_attributes():
