@@ -51,26 +51,28 @@ class Verification:
 
 
 def verify(image1: bytes, *, image2: bytes | None = None, person=None, all_pairs: bool = False,
-           threshold: float | None = None, preset: str | None = None, actor: Actor | None = None) -> Verification:
+           threshold: float | None = None, preset: str | None = None, actor: Actor | None = None,
+           liveness: bool = False) -> Verification:
     """Same person or not: the largest face of image1 against the largest of image2 or against `person`'s faces.
 
     1:1 has its own calibration: the comparison is one chance of a false match against one photo, or as
     many as the person has faces. With `all_pairs`, every face of image1 against every face of image2 (or
-    the person); `best` is then the most similar pair.
+    the person); `best` is then the most similar pair. `liveness`: every compared face gets a passive liveness
+    check (recognition.liveness), reported beside the faces; a face that fails it is never verified.
     """
     if (image2 is None) == (person is None):
         raise ValueError("give exactly one of image2 and person")
     model = current_embedding_model()
     max_faces = None if all_pairs else 1  # without all_pairs only each photo's largest face is compared: embed only it
-    analysis1 = _analyse_with_face(image1, "image1", max_faces)
+    analysis1 = _analyse_with_face(image1, "image1", max_faces, liveness=liveness)
     faces1 = analysis1.faces if all_pairs else [analysis1.faces[0]]
     analysis2 = None
     if image2 is not None:
-        analysis2 = _analyse_with_face(image2, "image2", max_faces)
+        analysis2 = _analyse_with_face(image2, "image2", max_faces, liveness=liveness)
         faces2 = analysis2.faces if all_pairs else [analysis2.faces[0]]
         policy = decision.policy(embedding_model=model, gallery_size=1, preset=preset, threshold=threshold, normalise=False)
         matrix = np.stack([f.embedding for f in faces1]) @ np.stack([f.embedding for f in faces2]).T
-        pairs = [_pair(i, j, float(matrix[i, j]), policy, faces1[i]) for i in range(len(faces1)) for j in range(len(faces2))]
+        pairs = [_pair(i, j, float(matrix[i, j]), policy, faces1[i], faces2[j]) for i in range(len(faces1)) for j in range(len(faces2))]
     else:
         candidates = gallery.faces_of_person(person.id)
         size = gallery.gallery_size(embedding_model=model, faces=candidates)
@@ -92,13 +94,15 @@ def verify(image1: bytes, *, image2: bytes | None = None, person=None, all_pairs
                         pairs=pairs if all_pairs else [])
 
 
-def _pair(i, j, similarity: float, policy: decision.Policy, face: Face) -> Pair:
+def _pair(i, j, similarity: float, policy: decision.Policy, face: Face, other: Face | None = None) -> Pair:
     verdict = decision.decide(similarity, policy, face_quality=face.quality.as_dict())
-    return Pair(i, j, similarity, verdict.named, verdict)
+    # A face that failed its liveness check is never verified, whatever the similarity.
+    live = all(f.liveness.live for f in (face, other) if f is not None and f.liveness is not None)
+    return Pair(i, j, similarity, verdict.named and live, verdict)
 
 
-def _analyse_with_face(image: bytes, name: str, max_faces: int | None) -> pipeline.Analysis:
-    analysis = pipeline.analyse_bytes(image, max_faces=max_faces)
+def _analyse_with_face(image: bytes, name: str, max_faces: int | None, *, liveness: bool = False) -> pipeline.Analysis:
+    analysis = pipeline.analyse_bytes(image, max_faces=max_faces, liveness=liveness)
     if not analysis.faces:
         raise NoFaceDetected(f"No face detected in {name}.", image=name)
     return analysis
@@ -128,9 +132,10 @@ class Identification:
 
 
 def identify(image: bytes, *, limit: int = 1, threshold: float | None = None, preset: str | None = None, watchlists=(),
-             max_faces=None, min_face_size=None, actor: Actor | None = None) -> Identification:
-    """Every face of the photo (largest first) with its top `limit` candidate people that the decision names."""
-    analysis = pipeline.analyse_bytes(image, max_faces=max_faces, min_face_size=min_face_size)
+             max_faces=None, min_face_size=None, actor: Actor | None = None, attributes=()) -> Identification:
+    """Every face of the photo (largest first) with its top `limit` candidate people that the decision names
+    (and the estimated `attributes` of each face, when asked for)."""
+    analysis = pipeline.analyse_bytes(image, max_faces=max_faces, min_face_size=min_face_size, attributes=attributes)
     model = current_embedding_model()
     watchlist_ids = sorted(str(w.id) for w in watchlists)
     candidates = gallery.faces_in_watchlists(watchlist_ids) if watchlist_ids else None

@@ -1,7 +1,18 @@
 """The gallery calls' API shapes: recognise_user (seed API), verify and identify, with the decision that answered."""
 from rest_framework import serializers
 
-from recognition.serializers import Box, DetectedFace, ImageSize, QualitySerializer, box_json, face_json
+from recognition.serializers import (
+    AttributesField,
+    AttributesSerializer,
+    Box,
+    DetectedFace,
+    ImageSize,
+    LivenessSerializer,
+    QualitySerializer,
+    attributes_json,
+    box_json,
+    face_json,
+)
 
 from .decision import PRESETS
 from .models import Watchlist
@@ -55,6 +66,7 @@ class RecogniseUserRequest(serializers.Serializer):
     image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP or BMP.", allow_empty_file=True)
     preset = preset_field()
     threshold = threshold_field()
+    attributes = AttributesField()
 
 
 class UserInfo(serializers.Serializer):
@@ -76,6 +88,7 @@ def face_metadata(recognition) -> dict:
         "image": {"width": recognition.width, "height": recognition.height},
         "decision": recognition.decision.as_dict(),
         "decision_policy": recognition.policy.as_dict(),
+        **attributes_json(face),
     }
 
 
@@ -111,6 +124,10 @@ class VerifyRequest(serializers.Serializer):
                                          help_text="Compare every face of image1 with every face of image2 (or the person), not only the largest.")
     threshold = threshold_field()
     preset = preset_field()
+    liveness = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Also run the passive liveness check on every compared face (needs FACEAPP_LIVENESS_MODEL); a face that "
+                  "fails it is never verified. Each face then carries `liveness` (docs/liveness.md).")
 
     def validate(self, data):
         if ("image2" in data) == ("person_id" in data):
@@ -187,6 +204,7 @@ class IdentifyRequest(serializers.Serializer):
                                                     help_text="Only people in these watchlists (ids; repeat the field).")
     max_faces = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="Identify at most this many faces, largest first.")
     min_face_size = serializers.IntegerField(required=False, min_value=12, max_value=10_000)
+    attributes = AttributesField()
 
 
 class Candidate(serializers.Serializer):
@@ -237,6 +255,7 @@ class RecognitionMetadata(serializers.Serializer):
     image = ImageSize()
     decision = DecisionSerializer()
     decision_policy = DecisionPolicySerializer()
+    attributes = AttributesSerializer(required=False, help_text="Only with `attributes=`.")
 
 
 class RecogniseUserResponse(serializers.Serializer):

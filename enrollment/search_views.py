@@ -40,7 +40,7 @@ from .search_serializers import (
 def recognise_user(request):
     data = _validated(RecogniseUserRequest, request.data)
     recognition_ = services.recognise_user(read_upload(data["image"]), preset=data.get("preset"), threshold=data.get("threshold"),
-                                           actor=Actor.from_request(request))
+                                           actor=Actor.from_request(request), attributes=data.get("attributes", ()))
     response = Response(recognise_user_response(recognition_))
     response["Server-Timing"] = server_timing(recognition_.timings_ms)
     return response
@@ -80,6 +80,7 @@ def verify(request):
         threshold=data.get("threshold"),
         preset=data.get("preset"),
         actor=Actor.from_request(request),
+        liveness=data["liveness"],
     )
     return Response(verify_response(result))
 
@@ -108,5 +109,6 @@ def identify(request):
         max_faces=data.get("max_faces"),
         min_face_size=data.get("min_face_size"),
         actor=Actor.from_request(request),
+        attributes=data.get("attributes", ()),
     )
     return Response(identify_response(result))

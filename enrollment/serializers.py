@@ -16,6 +16,11 @@ class AddUserRequest(serializers.Serializer):
         required=False, default=None, allow_null=True,
         help_text="Enrol even if the face already matches someone (default: FACEAPP_ALLOW_DUPLICATES).",
     )
+    liveness = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Refuse (400 liveness_failed) a face that fails the passive liveness check (needs FACEAPP_LIVENESS_MODEL; "
+                  "docs/liveness.md says what it does and does not stop).",
+    )
 
     def validate(self, data):
         has_req_id, has_image = bool(data.get("req_id")), data.get("image") is not None

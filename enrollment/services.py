@@ -36,9 +36,11 @@ from recognition.exceptions import (
     ExternalIdTaken,
     FaceIndexOutOfRange,
     NoFaceDetected,
+    NotLive,
     PendingEnrollmentNotFound,
     WatchlistNameTaken,
 )
+from recognition import liveness as face_liveness
 from recognition.types import Face as DetectedFace
 
 from . import decision, gallery, identification
@@ -73,9 +75,10 @@ class Recognition:
 
 
 def recognise_user(image: bytes, *, preset: str | None = None, threshold: float | None = None,
-                   actor: Actor | None = None) -> Recognition:
+                   actor: Actor | None = None, attributes=()) -> Recognition:
     """Recognise the largest face in `image`; when the decision names nobody, hold it as a pending enrolment."""
-    analysis = pipeline.analyse_bytes(image, max_faces=1)  # only the largest is recognised: embed only it
+    # only the largest is recognised: embed (and estimate the attributes of) only it
+    analysis = pipeline.analyse_bytes(image, max_faces=1, attributes=attributes)
     face = analysis.largest_face()
     if face is None:
         raise NoFaceDetected()
@@ -207,11 +210,13 @@ def sample_from_detection(face: DetectedFace, *, source: str = "", source_image:
     )
 
 
-def sample_from_image(image: bytes, *, source_name: str = "", face_index: int | None = None) -> FaceSample:
-    """The largest face of an uploaded photo (601 if it has none), or its `face_index`-th face, largest first."""
+def sample_from_image(image: bytes, *, source_name: str = "", face_index: int | None = None, liveness: bool = False) -> FaceSample:
+    """The largest face of an uploaded photo (601 if it has none), or its `face_index`-th face, largest first.
+
+    `liveness`: the face must pass the passive liveness check (NotLive otherwise)."""
     # The pipeline sorts faces largest first (as /detect lists them): embed only up to the one wanted.
     wanted = 0 if face_index is None else face_index
-    analysis = pipeline.analyse_bytes(image, max_faces=wanted + 1 if wanted >= 0 else None)
+    analysis = pipeline.analyse_bytes(image, max_faces=wanted + 1 if wanted >= 0 else None, liveness=liveness)
     if not analysis.faces:
         raise NoFaceDetected()
     if face_index is None:
@@ -223,7 +228,16 @@ def sample_from_image(image: bytes, *, source_name: str = "", face_index: int | 
             f"face_index {face_index} is out of range: the photo has {analysis.faces_detected} face(s), numbered from 0, largest first.",
             faces_detected=analysis.faces_detected,
         )
+    if face.liveness is not None:
+        refuse_not_live(face.liveness)
     return sample_from_detection(face, source=f"upload:{source_name}" if source_name else "upload", source_image=image, source_name=source_name)
+
+
+def refuse_not_live(result) -> None:
+    """NotLive (400 liveness_failed, with the score) unless the liveness check passed."""
+    if not result.live:
+        raise NotLive(f"The face did not pass the liveness check (score {result.score:.2f} < {result.threshold}).",
+                      liveness=result.as_dict())
 
 
 def enrol_person(
@@ -240,17 +254,20 @@ def enrol_person(
     face_index: int | None = None,
     watchlists=(),
     actor: Actor | None = None,
+    liveness: bool = False,
 ) -> Person:
     """Create a person with one face, taken from a pending enrolment (`req_id`) or a photo (`image`).
 
     A `req_id` is consumed: of two calls racing on it, one creates the person and the other gets
-    PendingEnrollmentNotFound. Raises EmailTaken or DuplicateFace (409s) on conflicts.
+    PendingEnrollmentNotFound. Raises EmailTaken or DuplicateFace (409s) on conflicts. With `liveness`, the
+    face must pass the passive liveness check (NotLive, 400, otherwise; a req_id is then not consumed): on
+    the photo's face, or on a pending enrolment's stored crop.
     """
     if (req_id is None) == (image is None):
         raise ValueError("give exactly one of req_id and image")
     allow_duplicates = settings.FACEAPP_ALLOW_DUPLICATES if allow_duplicates is None else allow_duplicates
     email = normalise_email(email)
-    sample = sample_from_image(image, source_name=image_name, face_index=face_index) if image is not None else None
+    sample = sample_from_image(image, source_name=image_name, face_index=face_index, liveness=liveness) if image is not None else None
     with unique_fields(), transaction.atomic(), _delete_files_on_error() as written:
         if req_id is not None:
             pending = (
@@ -259,6 +276,8 @@ def enrol_person(
             if pending is None:
                 raise PendingEnrollmentNotFound()
             sample = _sample_from_pending(pending)
+            if liveness:
+                refuse_not_live(face_liveness.check_crop(decode_jpeg(sample.crop_jpeg)))
         refuse_taken(email=email, external_id=external_id)
         if not allow_duplicates:
             _refuse_duplicate(sample)
@@ -517,6 +536,12 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """A stored JPEG (a crop) → HxWx3 uint8 RGB."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def make_thumbnail(crop_jpeg: bytes) -> bytes:

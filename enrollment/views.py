@@ -58,6 +58,7 @@ def add_user(request):
         image_name=getattr(upload, "name", "") or "",
         allow_duplicates=data.get("allow_duplicates"),
         actor=Actor.from_request(request),
+        liveness=data.get("liveness", False),
     )
     return Response({"status": "success", "message": "User added successfully", "user_id": str(person.id)}, status=201)
 

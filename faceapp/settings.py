@@ -198,6 +198,15 @@ FACEAPP_MATCH_THRESHOLD = env_float("FACEAPP_MATCH_THRESHOLD", None)
 # Used only where an embedder has no calibration at all (docs/accuracy.md).
 DEFAULT_MATCH_THRESHOLDS = {"facenet-ms1m": 0.75, "facenet": 0.68, "arcface-mbf": 0.37}
 FACEAPP_EMBED_BATCH_SIZE = env_int("FACEAPP_EMBED_BATCH_SIZE", 16)
+# Face attributes and liveness (recognition/attributes.py, recognition/liveness.py; docs/models.md): the model
+# behind each attribute. A model without a licence clear for commercial use needs
+# FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1 (system check recognition.E003); "none" turns the attribute off.
+FACEAPP_GENDER_MODEL = env_str("FACEAPP_GENDER_MODEL", "mini-xception-gender")
+FACEAPP_AGE_MODEL = env_str("FACEAPP_AGE_MODEL", "none")
+FACEAPP_EMOTION_MODEL = env_str("FACEAPP_EMOTION_MODEL", "mini-xception-emotion")
+FACEAPP_LIVENESS_MODEL = env_str("FACEAPP_LIVENESS_MODEL", "none")
+# A face is called live when the liveness model's score reaches this (docs/liveness.md: what it was validated on).
+FACEAPP_LIVENESS_THRESHOLD = env_float("FACEAPP_LIVENESS_THRESHOLD", 0.5)
 FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
 FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)
 FACEAPP_ALLOW_DUPLICATES = env_bool("FACEAPP_ALLOW_DUPLICATES", False)

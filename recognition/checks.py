@@ -27,3 +27,13 @@ def embedder_allowed(app_configs, **kwargs):
     if problem is None:
         return []
     return [checks.Error(problem, hint="Set FACEAPP_EMBEDDER=facenet, or opt in explicitly.", id="recognition.E002")]
+
+
+@checks.register()
+def attribute_models_allowed(app_configs, **kwargs):
+    from .attributes import configuration_problems
+
+    return [
+        checks.Error(problem, hint="Choose another model, 'none', or opt in explicitly (docs/models.md).", id="recognition.E003")
+        for problem in configuration_problems()
+    ]

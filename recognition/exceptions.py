@@ -94,3 +94,21 @@ class ExternalIdTaken(Conflict):
 class WatchlistNameTaken(Conflict):
     error_code = "watchlist_exists"
     default_message = "A watchlist with this name already exists."
+
+
+class AttributeUnavailable(FaceAppError):
+    status_code = 400
+    error_code = "attribute_unavailable"
+    default_message = "The requested face attribute has no model configured on this server."
+
+
+class LivenessUnavailable(FaceAppError):
+    status_code = 400
+    error_code = "liveness_unavailable"
+    default_message = "Liveness checks are not enabled on this server (FACEAPP_LIVENESS_MODEL)."
+
+
+class NotLive(FaceAppError):
+    status_code = 400
+    error_code = "liveness_failed"
+    default_message = "The face did not pass the liveness check."

@@ -16,6 +16,8 @@ import numpy as np
 from django.conf import settings
 
 from . import align, detector, embedder, embedders, images, quality
+from . import attributes as face_attributes
+from . import liveness as face_liveness
 from .types import Detection, Face
 
 PNET_WINDOW = 12
@@ -55,12 +57,21 @@ def analyse_image(
     detection_threshold: float | None = None,
     max_faces: int | None = None,
     with_embeddings: bool = True,
+    attributes=(),
+    liveness: bool = False,
 ) -> Analysis:
     """HxWx3 uint8 RGB → Analysis with faces sorted largest first.
 
     `max_faces` keeps only the largest faces, so that crops, quality and embeddings are computed for
-    them alone; `faces_detected` still counts every face found.
+    them alone; `faces_detected` still counts every face found. `attributes` (kinds from
+    recognition.attributes.KINDS) and `liveness` add those estimates to every face kept (the API asks
+    for them on request; a kind without a usable model raises AttributeUnavailable, liveness without a
+    model LivenessUnavailable).
     """
+    if attributes:
+        face_attributes.require(attributes)  # refuse before any work, also for a photo without a face
+    if liveness:
+        face_liveness.model()
     timings: dict[str, float] = {}
     height, width = image.shape[:2]
     started = time.perf_counter()
@@ -87,7 +98,20 @@ def analyse_image(
         vectors = np.zeros((len(crops), embedder.EMBEDDING_SIZE), dtype=np.float32)
     timings["embed"] = (time.perf_counter() - started) * 1000
 
-    faces = [Face(detection=d, crop=c, quality=q, embedding=v) for d, c, q, v in zip(detections, crops, qualities, vectors)]
+    found_attributes, found_liveness = [None] * len(detections), [None] * len(detections)
+    if attributes or liveness:
+        started = time.perf_counter()
+        regions = [face_attributes.face_region(image, d) for d in detections]
+        if attributes:
+            found_attributes = face_attributes.estimate(regions, attributes) if regions else []
+        timings["attributes"] = (time.perf_counter() - started) * 1000
+        if liveness:
+            started = time.perf_counter()
+            found_liveness = face_liveness.check_regions(regions) if regions else []
+            timings["liveness"] = (time.perf_counter() - started) * 1000
+
+    faces = [Face(detection=d, crop=c, quality=q, embedding=v, attributes=a, liveness=live)
+             for d, c, q, v, a, live in zip(detections, crops, qualities, vectors, found_attributes, found_liveness)]
     return Analysis(width=width, height=height, faces=faces, timings_ms=timings, faces_detected=found)
 
 

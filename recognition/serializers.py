@@ -38,6 +38,54 @@ class QualitySerializer(serializers.Serializer):
     roll = serializers.FloatField()
 
 
+class AttributesField(serializers.CharField):
+    """`attributes=gender,age,emotion` (or `all`: every attribute this server has a model for) → a tuple of kinds."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("help_text", "Comma-separated face attributes to estimate: gender, age, emotion, or all "
+                                       "(those this server has models for). Off when absent.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        from .attributes import parse_kinds
+
+        if isinstance(data, (list, tuple)):
+            data = ",".join(str(v) for v in data)
+        try:
+            return parse_kinds(super().to_internal_value(data))
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class AttributesSerializer(serializers.Serializer):
+    gender = serializers.ChoiceField(choices=["female", "male"], required=False)
+    gender_score = serializers.FloatField(required=False, help_text="The model's confidence in `gender` (0.5–1).")
+    age = serializers.FloatField(required=False, help_text="Estimated age in years.")
+    emotion = serializers.CharField(required=False, help_text="The likeliest of angry, disgust, fear, happy, sad, surprise, neutral.")
+    emotion_score = serializers.FloatField(required=False)
+    emotions = serializers.DictField(child=serializers.FloatField(), required=False, help_text="Every emotion's probability.")
+    models = serializers.DictField(child=serializers.CharField(), required=False, help_text="The model behind each attribute.")
+
+
+class LivenessSerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="The model's probability that the face is live (0–1).")
+    threshold = serializers.FloatField(help_text="FACEAPP_LIVENESS_THRESHOLD: live when score ≥ threshold.")
+    live = serializers.BooleanField()
+    model = serializers.CharField()
+
+
+def attributes_json(face) -> dict:
+    """The face's estimated attributes and liveness, when they were asked for."""
+    body = {}
+    if face.attributes is not None:
+        body["attributes"] = face.attributes.as_dict()
+    if face.liveness is not None:
+        body["liveness"] = face.liveness.as_dict()
+    return body
+
+
 class DetectedFace(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position in the list, largest face first (what face_index refers to).")
     box = Box()
@@ -46,6 +94,8 @@ class DetectedFace(serializers.Serializer):
     quality = QualitySerializer()
     embedding = serializers.ListField(child=serializers.FloatField(), required=False,
                                       help_text="The 512-d L2-normalised FaceNet embedding (only with embedding=true).")
+    attributes = AttributesSerializer(required=False, help_text="Only with `attributes=`.")
+    liveness = LivenessSerializer(required=False, help_text="Only with `liveness=true` (verify).")
 
 
 class ImageSize(serializers.Serializer):
@@ -63,6 +113,7 @@ def face_json(face, index: int, *, embedding: bool = False) -> dict:
     }
     if embedding:
         body["embedding"] = [float(v) for v in face.embedding]
+    body.update(attributes_json(face))
     return body
 
 
@@ -74,6 +125,7 @@ class DetectRequest(serializers.Serializer):
                                                  help_text="Minimum detection score (default FACEAPP_DETECTION_THRESHOLD).")
     max_faces = serializers.IntegerField(required=False, min_value=1, max_value=1000, help_text="Return at most this many faces, largest first.")
     embedding = serializers.BooleanField(required=False, default=False, help_text="Also return each face's 512-d embedding.")
+    attributes = AttributesField()
 
 
 class DetectResponse(serializers.Serializer):

@@ -62,3 +62,5 @@ class Face:
     crop: np.ndarray = field(repr=False)  # HxWx3 uint8 RGB, the crop the embedder saw
     quality: Quality
     embedding: np.ndarray = field(repr=False)  # (512,) float32, L2-normalised
+    attributes: object | None = None  # recognition.attributes.FaceAttributes, when asked for
+    liveness: object | None = None  # recognition.liveness.LivenessResult, when asked for

@@ -21,7 +21,8 @@ def _validated(serializer_class, data):
 @extend_schema(
     summary="Detect every face: box, 5 landmarks, score, quality, and optionally the embedding",
     description="Faces are listed largest first; an image without a face gives an empty list. `embedding=true` adds each "
-                "face's 512-d FaceNet vector (as CompreFace's calculator plugin). Needs the `read` scope.",
+                "face's 512-d FaceNet vector (as CompreFace's calculator plugin); `attributes=gender,age,emotion` adds the estimated "
+                "attributes (docs/attributes.md). Needs the `read` scope.",
     request={"multipart/form-data": DetectRequest},
     responses={200: DetectResponse, **errors(400, 413, 415)},
     tags=["recognition"],
@@ -37,5 +38,6 @@ def detect(request):
         detection_threshold=data.get("detection_threshold"),
         max_faces=data.get("max_faces"),
         embedding=data["embedding"],
+        attributes=data.get("attributes", ()),
     )
     return Response(detect_response(analysis, embedding=data["embedding"]))

@@ -20,7 +20,8 @@ class CameraAdmin(admin.ModelAdmin):
     readonly_fields = STATUS_FIELDS
     fieldsets = (
         (None, {"fields": ("name", "source", "enabled", "mode")}),
-        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "preset", "match_threshold", "watchlists")}),
+        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "preset", "match_threshold", "watchlists",
+                                 "attributes")}),
         ("Live status (written by the runner)", {"fields": STATUS_FIELDS}),
     )
 
@@ -34,8 +35,8 @@ def _image(event, kind, size):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("face", "who", "similarity", "camera", "first_seen", "last_seen", "quality", "closed")
-    list_filter = ("matched", "camera", "closed", "first_seen")
+    list_display = ("face", "who", "similarity", "camera", "first_seen", "last_seen", "quality", "gender", "age", "emotion", "closed")
+    list_filter = ("matched", "camera", "closed", "gender", "emotion", "first_seen")
     list_select_related = ("camera", "person")
     search_fields = ("person__name", "camera__name")
     date_hierarchy = "first_seen"
@@ -44,7 +45,7 @@ class EventAdmin(admin.ModelAdmin):
     readonly_fields = (
         "crop_image", "frame_image", "camera", "track_id", "first_seen", "last_seen", "person", "similarity", "matched",
         "quality", "quality_details", "box", "frame_width", "frame_height", "embedding_model", "frames_seen", "closed",
-        "crop", "thumbnail", "frame",
+        "crop", "thumbnail", "frame", "gender", "gender_score", "age", "emotion", "attributes",
     )
 
     @admin.display(description="Face")
@@ -69,7 +70,7 @@ class EventAdmin(admin.ModelAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "enabled", "trigger", "webhook_url", "create_pending_enrollment")
+    list_display = ("name", "enabled", "trigger", "webhook_url", "create_pending_enrollment", "gender", "age_min", "age_max", "emotion")
     list_filter = ("enabled", "trigger")
     filter_horizontal = ("cameras", "watchlists")
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from pgvector.django import VectorField
 
 from enrollment.models import EMBEDDING_SIZE, Person, Watchlist
+from recognition.attributes import EMOTIONS, GENDERS, KINDS
 
 
 def validate_roi(value):
@@ -20,6 +21,21 @@ def validate_roi(value):
     x1, y1, x2, y2 = value
     if not (0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1):
         raise ValidationError("The region of interest needs 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1.")
+
+
+ATTRIBUTE_KINDS = KINDS  # what a camera may ask for: gender, age, emotion
+GENDER_CHOICES = [(g, g) for g in GENDERS]
+EMOTION_CHOICES = [(e, e) for e in EMOTIONS]
+
+
+def default_camera_attributes():
+    return list(ATTRIBUTE_KINDS)
+
+
+def validate_attribute_kinds(value):
+    """A camera's attributes: a list of gender, age, emotion (empty: none)."""
+    if not isinstance(value, list) or any(v not in ATTRIBUTE_KINDS for v in value):
+        raise ValidationError(f"Give a list of attributes among {', '.join(ATTRIBUTE_KINDS)} (empty: none).")
 
 
 class Camera(models.Model):
@@ -55,6 +71,11 @@ class Camera(models.Model):
                               ("balanced", "balanced (1%)"), ("permissive", "permissive (5%)")],
                               help_text="Decision preset for this camera; empty: FACEAPP_MATCH_PRESET.")
     watchlists = models.ManyToManyField(Watchlist, blank=True, related_name="cameras", help_text="Match only these watchlists' people; none: everybody.")
+    attributes = models.JSONField(
+        default=default_camera_attributes, blank=True, validators=[validate_attribute_kinds],
+        help_text="Face attributes estimated once per track's best shot and stored with its event (gender, age, emotion; "
+                  "those without a model on this server are skipped). Empty: none.",
+    )
 
     # Live status, written by the runner that holds the lease.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STOPPED)
@@ -97,9 +118,19 @@ def event_frame_path(instance, filename):
 
 
 class EventQuerySet(models.QuerySet):
-    def filtered(self, *, camera=None, person=None, watchlist=None, matched=None, since=None, until=None):
-        """The API's filters; None means no filter. A time range keeps events overlapping it."""
+    def filtered(self, *, camera=None, person=None, watchlist=None, matched=None, since=None, until=None,
+                 gender=None, age_min=None, age_max=None, emotion=None):
+        """The API's filters; None means no filter. A time range keeps events overlapping it; an attribute filter
+        keeps only events whose attribute was estimated and lies in the range (age_min ≤ age ≤ age_max)."""
         queryset = self
+        if gender is not None:
+            queryset = queryset.filter(gender=gender)
+        if age_min is not None:
+            queryset = queryset.filter(age__gte=age_min)
+        if age_max is not None:
+            queryset = queryset.filter(age__lte=age_max)
+        if emotion is not None:
+            queryset = queryset.filter(emotion=emotion)
         if camera is not None:
             queryset = queryset.filter(camera_id=camera)
         if person is not None:
@@ -138,6 +169,12 @@ class Event(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_SIZE, null=True, blank=True)
     embedding_model = models.CharField(max_length=64, blank=True)
     frames_seen = models.PositiveIntegerField(default=1)
+    # Face attributes of the best shot (recognition.attributes), when the camera asks for them and a model is enabled.
+    gender = models.CharField(max_length=8, null=True, blank=True, choices=GENDER_CHOICES, db_index=True)
+    gender_score = models.FloatField(null=True, blank=True)
+    age = models.FloatField(null=True, blank=True, db_index=True, help_text="Estimated age in years.")
+    emotion = models.CharField(max_length=10, null=True, blank=True, choices=EMOTION_CHOICES)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Every estimate with its scores and models.")
     closed = models.BooleanField(default=False, help_text="The track has ended; the event will not change again.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +212,11 @@ class Rule(models.Model):
     create_pending_enrollment = models.BooleanField(
         default=False, help_text="For unknown faces: hold the face as a pending enrolment (req_id) for an operator to enrol."
     )
+    # Conditions on the face's estimated attributes (blank / null: any). An event without the attribute does not match.
+    gender = models.CharField(max_length=8, blank=True, default="", choices=GENDER_CHOICES, help_text="Only faces of this gender.")
+    age_min = models.FloatField(null=True, blank=True, help_text="Only faces estimated at least this old.")
+    age_max = models.FloatField(null=True, blank=True, help_text="Only faces estimated at most this old.")
+    emotion = models.CharField(max_length=10, blank=True, default="", choices=EMOTION_CHOICES, help_text="Only faces showing this emotion.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -183,6 +225,21 @@ class Rule(models.Model):
 
     def __str__(self):
         return self.name
+
+    def attributes_match(self, event: "Event") -> bool:
+        """The rule's attribute conditions hold for the event (an estimate it lacks fails a condition on it)."""
+        if self.gender and event.gender != self.gender:
+            return False
+        if self.emotion and event.emotion != self.emotion:
+            return False
+        if self.age_min is not None or self.age_max is not None:
+            if event.age is None:
+                return False
+            if self.age_min is not None and event.age < self.age_min:
+                return False
+            if self.age_max is not None and event.age > self.age_max:
+                return False
+        return True
 
 
 class WebhookDelivery(models.Model):

@@ -34,6 +34,7 @@ from django.db import transaction
 from enrollment import decision, gallery, identification
 from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
+from recognition import attributes as face_attributes
 from recognition import embedders, pipeline
 from recognition.types import Face, Quality
 
@@ -73,6 +74,7 @@ class CameraConfig:
     preset: str = ""  # empty: FACEAPP_MATCH_PRESET
     watchlist_ids: tuple = ()
     source: str = ""
+    attributes: tuple = ()  # face attributes estimated once per best shot (recognition.attributes.KINDS)
 
     @classmethod
     def from_camera(cls, camera: Camera) -> "CameraConfig":
@@ -88,6 +90,7 @@ class CameraConfig:
             preset=camera.preset,
             watchlist_ids=tuple(sorted(str(w.id) for w in camera.watchlists.all())),
             source=camera.source,
+            attributes=tuple(camera.attributes or ()),
         )
 
 
@@ -292,7 +295,7 @@ class Processor:
         )
         _apply_match(event, match)
         event.votes = track.state.get("outcome", {})
-        written = _apply_shot(event, shot)
+        written = _apply_shot(event, shot, config.attributes)
         try:
             with transaction.atomic():
                 event.save()
@@ -315,7 +318,8 @@ class Processor:
         old_files = []
         if shot is not None:
             old_files = event.image_names()
-            _apply_shot(event, shot)
+            config = self.config(event.camera_id)
+            _apply_shot(event, shot, config.attributes if config else ())
         event.save()
         _delete_files(old_files)
         return event
@@ -332,8 +336,24 @@ def _apply_match(event: Event, match) -> None:
     event.matched = match is not None
 
 
-def _apply_shot(event: Event, shot: Shot) -> list[str]:
-    """Put the shot's crop, thumbnail, full frame and metadata on the event (files written now)."""
+def _apply_attributes(event: Event, shot: Shot, kinds) -> None:
+    """The best shot's face attributes (those with an enabled model), once per best shot; never fails the event."""
+    if not kinds:
+        return
+    try:
+        rgb = cv2.cvtColor(shot.frame.image, cv2.COLOR_BGR2RGB)
+        found = face_attributes.estimate_faces(rgb, [shot.face.detection], kinds, strict=False)[0]
+    except Exception:
+        logger.exception("could not estimate the attributes of event %s", event.id)
+        return
+    event.gender, event.gender_score = found.gender, found.gender_score
+    event.age, event.emotion = found.age, found.emotion
+    event.attributes = found.as_dict()
+
+
+def _apply_shot(event: Event, shot: Shot, attribute_kinds=()) -> list[str]:
+    """Put the shot's crop, thumbnail, full frame, metadata and attributes on the event (files written now)."""
+    _apply_attributes(event, shot, attribute_kinds)
     face = shot.face
     x1, y1, x2, y2 = face.detection.box
     event.box = {"x": int(round(x1)), "y": int(round(y1)), "width": int(round(x2 - x1)), "height": int(round(y2 - y1))}

@@ -32,6 +32,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def applies(rule: Rule, event: Event) -> bool:
+    if not rule.attributes_match(event):
+        return False
     if rule.trigger == Rule.Trigger.UNKNOWN:
         return not event.matched
     if rule.trigger == Rule.Trigger.MATCH:
@@ -69,6 +71,7 @@ def event_payload(event: Event, rule: Rule | None = None) -> dict:
             "similarity": event.similarity,
             "quality": event.quality,
             "box": event.box,
+            "attributes": event.attributes or None,
             # Paths of the API's image endpoints (prefix them with the server's address).
             "crop_url": reverse("event-image", kwargs={"pk": event.pk, "kind": "crop"}) if event.crop else None,
             "frame_url": reverse("event-image", kwargs={"pk": event.pk, "kind": "frame"}) if event.frame else None,

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from enrollment.models import Watchlist
 
-from .models import Camera, Event, Rule, WebhookDelivery, validate_roi
+from .models import EMOTION_CHOICES, GENDER_CHOICES, Camera, Event, Rule, WebhookDelivery, validate_attribute_kinds, validate_roi
 
 
 class CameraSerializer(serializers.ModelSerializer):
@@ -13,12 +13,15 @@ class CameraSerializer(serializers.ModelSerializer):
     min_quality = serializers.FloatField(min_value=0, max_value=1, required=False)
     match_threshold = serializers.FloatField(min_value=-1, max_value=1, required=False, allow_null=True)
     roi = serializers.JSONField(required=False, validators=[validate_roi], help_text="[x1, y1, x2, y2] fractions of the frame; [] for all of it.")
+    attributes = serializers.JSONField(
+        required=False, validators=[validate_attribute_kinds],
+        help_text="Face attributes stored with every event: a list of gender, age, emotion (default all; [] for none).")
 
     class Meta:
         model = Camera
         fields = [
             "id", "name", "source", "enabled", "mode", "sample_fps", "min_face_size", "min_quality", "roi",
-            "match_threshold", "preset", "watchlists",
+            "match_threshold", "preset", "watchlists", "attributes",
             "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
             "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
         ]
@@ -56,6 +59,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = [
             "id", "camera", "camera_name", "track_id", "first_seen", "last_seen", "matched", "person", "similarity", "votes",
             "quality", "quality_details", "box", "frame_width", "frame_height", "frames_seen", "closed",
+            "gender", "gender_score", "age", "emotion", "attributes",
             "crop_url", "thumbnail_url", "frame_url", "created_at", "updated_at",
         ]
         read_only_fields = fields
@@ -84,10 +88,16 @@ class EventFilter(serializers.Serializer):
     matched = serializers.BooleanField(required=False, allow_null=True, default=None)
     since = serializers.DateTimeField(required=False, help_text="Events seen at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Events that began at or before this time.")
+    gender = serializers.ChoiceField(choices=GENDER_CHOICES, required=False, help_text="Only faces estimated of this gender.")
+    age_min = serializers.FloatField(required=False, min_value=0, max_value=150, help_text="Only faces estimated at least this old.")
+    age_max = serializers.FloatField(required=False, min_value=0, max_value=150, help_text="Only faces estimated at most this old.")
+    emotion = serializers.ChoiceField(choices=EMOTION_CHOICES, required=False, help_text="Only faces showing this emotion.")
 
     def validate(self, data):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise serializers.ValidationError({"since": "since is after until."})
+        if data.get("age_min") is not None and data.get("age_max") is not None and data["age_min"] > data["age_max"]:
+            raise serializers.ValidationError({"age_min": "age_min is above age_max."})
         return data
 
 
@@ -101,7 +111,8 @@ class RuleSerializer(serializers.ModelSerializer):
         model = Rule
         fields = [
             "id", "name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret",
-            "has_webhook_secret", "create_pending_enrollment", "created_at", "updated_at",
+            "has_webhook_secret", "create_pending_enrollment", "gender", "age_min", "age_max", "emotion",
+            "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -116,6 +127,10 @@ class RuleSerializer(serializers.ModelSerializer):
         trigger = data.get("trigger", getattr(self.instance, "trigger", Rule.Trigger.MATCH))
         if pending and trigger == Rule.Trigger.MATCH:
             raise serializers.ValidationError({"create_pending_enrollment": "Pending enrolments are for unknown faces: use trigger 'unknown' or 'any'."})
+        age_min = data.get("age_min", getattr(self.instance, "age_min", None))
+        age_max = data.get("age_max", getattr(self.instance, "age_max", None))
+        if age_min is not None and age_max is not None and age_min > age_max:
+            raise serializers.ValidationError({"age_min": "age_min is above age_max."})
         return data
 
 

@@ -106,6 +106,10 @@ def events_feed_json(request):
         events = events.filter(updated_at__gt=after)
     if request.GET.get("camera"):
         events = events.filter(camera_id=request.GET["camera"])
+    attribute_filters = EventFilter(data={k: request.GET[k] for k in ("gender", "age_min", "age_max", "emotion") if request.GET.get(k)})
+    if not attribute_filters.is_valid():
+        return JsonResponse({"error": attribute_filters.errors}, status=400)
+    events = events.filtered(**attribute_filters.validated_data)
     items = []
     for event in events[:50]:
         items.append(
@@ -119,6 +123,9 @@ def events_feed_json(request):
                 "last_seen": event.last_seen.isoformat(),
                 "updated_at": event.updated_at.isoformat(),
                 "closed": event.closed,
+                "gender": event.gender,
+                "age": event.age,
+                "emotion": event.emotion,
                 "thumbnail_url": _page_image_url(event, "thumbnail"),
                 "frame_url": _page_image_url(event, "frame"),
             }

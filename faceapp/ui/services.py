@@ -30,6 +30,7 @@ class PhotoFace:
     candidates: list[gallery.Match] = field(default_factory=list)
     decision: decision.Decision | None = None  # "Who is this?": named, close, unknown or low quality
     nearest: gallery.Match | None = None  # the closest person, also when not named
+    attributes: dict | None = None  # estimated gender/age/emotion (recognition.attributes), where models are enabled
 
     @property
     def verdict_words(self) -> str:
@@ -100,7 +101,9 @@ def who_is_this(upload, *, preset: str | None = None, actor: Actor | None = None
     """Every face of the photo with the decision on it and the people it names; a face that is not named
     is held as a pending enrolment so that it can be enrolled in one click. Raises the image errors (FaceAppError)."""
     data = read_upload(upload)
-    result = identification.identify(data, limit=WHO_CANDIDATES, preset=preset, actor=actor)
+    from recognition.attributes import available_kinds
+
+    result = identification.identify(data, limit=WHO_CANDIDATES, preset=preset, actor=actor, attributes=available_kinds())
     model = enrolment.current_embedding_model()
     width, height = result.analysis.width, result.analysis.height
     faces = []
@@ -116,6 +119,7 @@ def who_is_this(upload, *, preset: str | None = None, actor: Actor | None = None
             candidates=identified.candidates,
             decision=identified.decision,
             nearest=identified.nearest,
+            attributes=face.attributes.as_dict() if face.attributes is not None else None,
         ))
     return Photo(name=getattr(upload, "name", "") or "photo", preview=previews.data_url(data), faces=faces), result.policy
 

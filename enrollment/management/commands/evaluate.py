@@ -26,7 +26,10 @@ class Command(BaseCommand):
         "photos without a face (listed with -v 2). Then, per decision preset (strict / balanced / permissive), the share of "
         "strangers named and of enrolled people missed at several gallery sizes, with the threshold the active "
         "calibration gives there. --calibrate fits a calibration on these photos and stores it for the active model; "
-        "--det-plot draws the detection error trade-off. Embedding runs on --workers threads; a progress bar shows photos/s."
+        "--det-plot draws the detection error trade-off. Embedding runs on --workers threads; a progress bar shows photos/s. "
+        "With --attributes LABELS.csv it measures the face attribute models instead: gender accuracy (overall, and on the half "
+        "of the people no crop size was chosen on) with its confusion matrix, age MAE where the labels give ages, and the "
+        "cost per face."
     )
 
     def add_arguments(self, parser):
@@ -59,12 +62,22 @@ class Command(BaseCommand):
                                  "it for the active embedding model: from then on the presets use it instead of the shipped one. "
                                  "Needs at least 20,000 different-person pairs (about 200 photos of 100 people).")
         parser.add_argument("--det-plot", metavar="FILE.png", help="Write the detection error trade-off (FRR against FAR) with the presets marked.")
+        parser.add_argument("--attributes", metavar="LABELS.csv",
+                            help="Evaluate the attribute models on PATH's photos with these labels (CSV header: person, gender "
+                                 "and/or age) instead of recognition.")
+        parser.add_argument("--attribute-models", default="",
+                            help="Comma-separated attribute models to evaluate (default: those this server has enabled). Models "
+                                 "without a licence for commercial use need FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1.")
+        parser.add_argument("--confusion-plot", metavar="FILE.png", help="With --attributes: write the gender confusion matrices as a PNG.")
+        parser.add_argument("--limit", type=int, default=None, help="With --attributes: at most this many photos.")
 
     def handle(self, *args, path, threshold=None, seed=0, sweep=False, plot=None, workers=1, batch_size=32, verbosity=1,
-               calibrate=False, det_plot=None, **options):
+               calibrate=False, det_plot=None, attributes=None, attribute_models="", confusion_plot=None, limit=None, **options):
         root = Path(path)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
+        if attributes:
+            return self._attributes(root, Path(attributes), attribute_models, confusion_plot, limit)
         if workers < 1 or batch_size < 1:
             raise CommandError("--workers and --batch-size must be at least 1.")
         batch.share_cores(workers)
@@ -190,6 +203,47 @@ class Command(BaseCommand):
             rows = evaluation.sweep(mated, others, np.linspace(0.0, 1.0, 201))
             evaluation.plot(rows, Path(plot), threshold=r.threshold, eer=r.eer, title=f"{root.name}: FRR and FAR against the threshold")
             w(f"plot: {plot}")
+
+
+    def _attributes(self, root: Path, labels_path: Path, names: str, confusion_plot, limit):
+        from recognition import attribute_evaluation, attribute_models
+        from recognition import attributes as face_attributes
+
+        try:
+            labels = attribute_evaluation.read_labels(labels_path)
+        except (OSError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        if names:
+            chosen = []
+            for name in names.split(","):
+                model = attribute_models.MODELS.get(name.strip())
+                if model is None:
+                    raise CommandError(f"unknown attribute model {name!r}: choose from {', '.join(attribute_models.MODELS)}")
+                if model.non_commercial and not settings.FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS:
+                    raise CommandError(f"{model.name} has {model.licence}: set FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1 to evaluate it.")
+                chosen.append(model)
+        else:
+            chosen = list({m.name: m for kind in ("gender", "age") if (m := face_attributes.model_for(kind))}.values())
+        bar = tqdm(total=limit, unit="img", desc="detecting", file=sys.stderr, dynamic_ncols=True)
+        faces = attribute_evaluation.collect(root, labels, limit=limit, progress=bar.update)
+        bar.close()
+        self.stdout.write(f"{len(faces.regions)} labelled faces of {len(set(faces.people))} people ({faces.no_face} photos without a face)")
+        results = []
+        for model in chosen:
+            if "gender" in model.provides and any(faces.genders):
+                result = attribute_evaluation.gender_result(model, faces)
+                results.append(result)
+                (ff, fm), (mf, mm) = result.confusion
+                self.stdout.write(
+                    f"gender {model.name:22s} accuracy {result.accuracy:.3f} (held-out half of the people {result.held_out_accuracy:.3f}) "
+                    f"on {result.faces} faces; women called men {fm}/{ff + fm}, men called women {mf}/{mf + mm}; "
+                    f"{result.ms_per_face:.1f} ms/face")
+            if "age" in model.provides:
+                mae = attribute_evaluation.age_mae(model, faces)
+                self.stdout.write(f"age    {model.name:22s} " + (f"MAE {mae[0]:.1f} years on {mae[1]} faces" if mae else "no age labels"))
+        if confusion_plot and results:
+            attribute_evaluation.plot_confusion(results, Path(confusion_plot))
+            self.stdout.write(f"confusion matrices: {confusion_plot}")
 
 
 def _row(label: str, value: float, note: str) -> str:
