@@ -186,3 +186,61 @@ def test_detect_faces_uses_the_default_detector(detector, monkeypatch):
     assert faces == detector.detect(image)
     assert len(detector_module.detect_faces(image, max_faces=1)) == 1
     assert detector_module.detect_faces(image, min_face_size=400) == []
+
+
+def _same(a: list[Detection], b: list[Detection], tol: float = 1e-3) -> bool:
+    return len(a) == len(b) and all(
+        np.allclose(x.box, y.box, atol=tol) and abs(x.score - y.score) < 1e-4 for x, y in zip(a, b)
+    )
+
+
+def test_detect_many_gives_what_detect_gives_for_each_image(detector):
+    names = ["obama.jpg", "two_people.jpg", "obama_and_biden.jpg", "cameraman.jpg"]
+    images = [load_rgb("samples", n) for n in names]
+    images.append(images[1].copy())  # two images of one shape share P-Net batches
+    batched = detector.detect_many(images, min_face_size=[20, 20, 20, 20, 40])
+    for image, found, min_face in zip(images, batched, [20, 20, 20, 20, 40]):
+        assert _same(found, detector.detect(image, min_face_size=min_face))
+    assert [len(f) for f in batched] == [1, 2, 3, 1, 2]
+
+
+def test_detect_many_of_nothing_is_nothing(detector):
+    assert detector.detect_many([]) == []
+
+
+def test_max_face_size_leaves_out_larger_faces(detector):
+    image = load_rgb("samples", "obama-240p.jpg")  # one face, about 55 px wide
+    assert len(detector.detect(image, max_face_size=80)) == 1
+    assert detector.detect(image, max_face_size=25) == []
+
+
+def test_detect_regions_finds_faces_in_their_windows_in_image_coordinates(detector):
+    image = load_rgb("samples", "two_people.jpg")
+    full = detector.detect(image)
+    regions = []
+    for face in full:
+        x1, y1, x2, y2 = face.box
+        w, h = x2 - x1, y2 - y1
+        regions.append(detector_module.Region((int(x1 - w), int(y1 - h), int(x2 + w), int(y2 + h)), min_face_size=w / 2, max_face_size=w * 2))
+    regions.append(detector_module.Region((0, 0, 30, 30), min_face_size=12))  # nothing there
+    found = detector.detect_regions(image, regions)
+    assert len(found) == 2
+    for face in full:
+        best = max(found, key=lambda d: _iou(d.box, face.box))
+        assert _iou(best.box, face.box) > 0.8
+
+
+def test_overlapping_regions_give_each_face_once(detector):
+    image = load_rgb("samples", "obama.jpg")
+    (face,) = detector.detect(image)
+    x1, y1, x2, y2 = (int(v) for v in face.box)
+    w = x2 - x1
+    regions = [detector_module.Region((x1 - w, y1 - w, x2 + w, y2 + w), min_face_size=20),
+               detector_module.Region((x1 - w // 2, y1 - w // 2, x2 + w, y2 + w), min_face_size=20)]
+    assert len(detector.detect_regions(image, regions)) == 1
+
+
+def _iou(a, b) -> float:
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
