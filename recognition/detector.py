@@ -144,7 +144,9 @@ class MtcnnDetector:
         """Faces inside the regions of one image, in the image's coordinates, highest score first.
 
         Each region is detected on as a picture of its own (one batch for all of them); a face found
-        in two overlapping regions is kept once (the higher score; IoU above ``iou``).
+        in two overlapping regions is kept once (the higher score; IoU above ``iou``), and a face cut
+        by a region's edge (where that edge is not the image's) is left out: it is a fragment of a
+        face that another region, or the next full detection, sees whole.
         """
         return self.detect_regions_many([(image, regions)], min_score=min_score, iou=iou)[0]
 
@@ -166,8 +168,8 @@ class MtcnnDetector:
                 owners.append((n, x1, y1))
         found = self.detect_many(windows, min_face_size=mins, max_face_size=maxs, min_score=min_score) if windows else []
         results: list[list[Detection]] = [[] for _ in items]
-        for (n, dx, dy), detections in zip(owners, found):
-            results[n] += [_shifted(d, dx, dy) for d in detections]
+        for (n, dx, dy), window, detections in zip(owners, windows, found):
+            results[n] += [_shifted(d, dx, dy) for d in detections if not _cut(d, window.shape, dx, dy, items[n][0].shape)]
         return [_dedupe(r, iou) for r in results]
 
     def detect_raw(
@@ -300,6 +302,14 @@ def _shifted(detection: Detection, dx: float, dy: float) -> Detection:
         landmarks=tuple((x + dx, y + dy) for x, y in detection.landmarks),
         score=detection.score,
     )
+
+
+def _cut(detection: Detection, window_shape, dx: int, dy: int, image_shape) -> bool:
+    """Does the detection touch an edge of its window that lies inside the image?"""
+    x1, y1, x2, y2 = detection.box
+    height, width = window_shape[:2]
+    return ((x1 <= 1 and dx > 0) or (y1 <= 1 and dy > 0) or (x2 >= width - 1 and dx + width < image_shape[1])
+            or (y2 >= height - 1 and dy + height < image_shape[0]))
 
 
 def _dedupe(detections: list[Detection], threshold: float) -> list[Detection]:

@@ -1,15 +1,19 @@
 """Frames → events: the one processing path of the camera runner and of `manage.py process_video`.
 
-For a batch of frames (from one camera or several): detect faces in each frame with the same
-pipeline as the photo API (`recognition.pipeline.analyse_image`), drop faces outside the camera's
-region of interest or below its minimum quality, embed every remaining face of the whole batch in
-one FaceNet call (batching across frames and cameras is where video gains over photos: one ONNX
-run for many crops), then feed each frame's faces to its camera's tracker in time order.
+A batch of frames (from one camera or several) is taken in rounds of at most one frame per camera.
+Per round `videostreams.analysis` decides what to detect in each frame (nothing when nothing moved,
+windows around the tracked faces, the moving parts, or the whole picture: `videostreams.planning`),
+detects for every camera in one batch, crops and filters (region of interest, minimum size and
+quality). Then each frame's faces go to its camera's tracker in time order, which asks for the
+embeddings it needs: faces that start or re-find a track, and those good enough to be among the
+track's best shots (a camera with ``detect_interval`` 1 detects the whole picture and embeds every
+face of every frame: the reference the cheap path is measured against).
 
-Per track the best shot (highest quality score) is kept with the frame it came from. The camera's
-mode decides when the event is written:
+Per track the best shot (highest quality score) is kept with the frame it came from. A track makes
+no event (and fires no rule) before it has been seen in ``min_track_frames`` frames; a shorter track
+is dropped as noise (counted). The camera's mode decides when the event is written:
 
-- ``realtime``: as soon as the track's best shot matches somebody (search runs again each time the
+- ``realtime``: as soon as the track's best shots name somebody (search runs again each time the
   best shot improves), updated with better shots later; a track that never matches becomes an
   unknown event when it ends.
 - ``best_shot``: one event when the track ends, from its best shot.
@@ -19,7 +23,6 @@ never stop processing.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -34,28 +37,15 @@ from django.db import transaction
 from enrollment import decision, gallery, identification
 from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
-from recognition import embedders, pipeline
-from recognition.types import Face, Quality
+from recognition.types import Face
 
-from . import voting
+from . import analysis, voting
+from .analysis import quality_score  # noqa: F401  (part of this module's interface)
 from .models import Camera, Event
+from .planning import STILL
 from .tracker import Observation, Track, Tracker
 
 logger = logging.getLogger(__name__)
-
-
-def quality_score(quality: Quality) -> float:
-    """One 0-1 figure for a face's usefulness: confident, large, sharp and frontal faces score high.
-
-    A weighted mean of four saturating parts: detection score (0.9 → 0, 1.0 → 1), face size
-    (100 px and more → 1), sharpness (Laplacian variance v → v / (v + 100)) and frontality (0° → 1,
-    60° of yaw or pitch → 0).
-    """
-    detection = min(max((quality.detection_score - 0.9) / 0.1, 0.0), 1.0)
-    size = min(quality.face_size / 100.0, 1.0)
-    sharpness = quality.sharpness / (quality.sharpness + 100.0)
-    frontal = max(0.0, 1.0 - max(abs(quality.yaw), abs(quality.pitch)) / 60.0)
-    return round(0.2 * detection + 0.25 * size + 0.25 * sharpness + 0.3 * frontal, 4)
 
 
 @dataclass(frozen=True)
@@ -73,6 +63,8 @@ class CameraConfig:
     preset: str = ""  # empty: FACEAPP_MATCH_PRESET
     watchlist_ids: tuple = ()
     source: str = ""
+    detect_interval: int = 5  # 1: the whole picture every frame, every face embedded (the reference)
+    min_track_frames: int = 1
 
     @classmethod
     def from_camera(cls, camera: Camera) -> "CameraConfig":
@@ -88,6 +80,8 @@ class CameraConfig:
             preset=camera.preset,
             watchlist_ids=tuple(sorted(str(w.id) for w in camera.watchlists.all())),
             source=camera.source,
+            detect_interval=camera.detect_interval,
+            min_track_frames=camera.min_track_frames,
         )
 
 
@@ -103,9 +97,14 @@ class Frame:
 
 @dataclass
 class CameraCounters:
-    frames: int = 0
+    frames: int = 0  # frames taken from the queue (analysed, or skipped because nothing moved)
     faces: int = 0
     events: int = 0
+    still: int = 0  # frames in which nothing moved: no detection at all
+    full: int = 0  # frames detected whole
+    regions: int = 0  # frames detected in windows and moving parts only
+    embedded: int = 0  # faces embedded
+    short_tracks: int = 0  # tracks that ended before min_track_frames: no event
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +125,7 @@ class Processor:
         self.configs: dict[object, CameraConfig] = {}
         self.trackers: dict[object, Tracker] = {}
         self.counters: dict[object, CameraCounters] = {}
+        self.analyser = analysis.FrameAnalyser()
         self._lock = threading.Lock()  # guards configs (the runner swaps them from its own thread)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -142,48 +142,44 @@ class Processor:
 
     # --- the work --------------------------------------------------------------------------------
 
-    def analyse(self, frames: list[Frame]) -> list[list[tuple[Face, float]]]:
-        """Detect in each frame, filter, and embed all kept faces in one batch → per frame [(face, score)]."""
-        per_frame: list[list[tuple[Face, float]]] = []
-        chosen = embedders.active()
-        inputs: list[np.ndarray] = []
-        for frame in frames:
-            config = self.config(frame.camera_id)
-            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-            analysis = pipeline.analyse_image(rgb, min_face_size=config.min_face_size, with_embeddings=False)
-            kept = []
-            for face in analysis.faces:
-                if face.detection.size < config.min_face_size or not _in_roi(face, config.roi, analysis.width, analysis.height):
-                    continue
-                score = quality_score(face.quality)
-                if score >= config.min_quality:
-                    kept.append((face, score))
-            per_frame.append(kept)
-            inputs += embedders.prepare_faces(rgb, [f.detection for f, _ in kept], crops=[f.crop for f, _ in kept], chosen=chosen)
-        # One embedding batch across all the frames' faces.
-        vectors = iter(chosen.embed(inputs))
-        return [[(dataclasses.replace(face, embedding=next(vectors)), score) for face, score in kept] for kept in per_frame]
-
     def process(self, frames: list[Frame]) -> list[Event]:
         """Analyse a batch of frames and track, recognise and store what they show → events written."""
-        frames = [f for f in frames if self.config(f.camera_id) is not None]
-        if not frames:
-            return []
-        analysed = self.analyse(frames)
+        frames = sorted((f for f in frames if self.config(f.camera_id) is not None), key=lambda f: f.timestamp)
         written: list[Event] = []
-        for frame, faces in sorted(zip(frames, analysed), key=lambda pair: pair[0].timestamp):
-            counters = self.counters[frame.camera_id]
-            counters.frames += 1
+        for round_ in _rounds(frames):
+            items = [(frame, self.config(frame.camera_id), self.trackers[frame.camera_id].tracks) for frame in round_]
+            for (_, config, _), analysed in zip(items, self.analyser.analyse(items)):
+                written += self._track(config, analysed)
+        return written
+
+    def _track(self, config: CameraConfig, analysed: analysis.Analysed) -> list[Event]:
+        frame, tracker, counters = analysed.frame, self.trackers[config.id], self.counters[config.id]
+        counters.frames += 1
+        if analysed.plan.kind == STILL:
+            counters.still += 1
+            ended = tracker.hold(frame.timestamp)
+            touched = [t for t in tracker.tracks if t.last_seen == frame.timestamp]
+        else:
+            setattr(counters, analysed.plan.kind, getattr(counters, analysed.plan.kind) + 1)
+            faces = analysed.faces
             counters.faces += len(faces)
-            observations = [
-                Observation(box=face.detection.box, embedding=face.embedding, quality=score, timestamp=frame.timestamp, payload=Shot(face, frame, score))
-                for face, score in faces
-            ]
-            touched, ended = self.trackers[frame.camera_id].update(observations, frame.timestamp)
-            for track in ended:
-                written += self._safely(self._track_ended, frame.camera_id, track)
-            for track in touched:
-                written += self._safely(self._track_seen, frame.camera_id, track)
+            if config.detect_interval <= 1:  # the reference: every face embedded
+                faces = list(zip(analysis.embed(analysed.rgb, [f for f, _ in faces]), [s for _, s in faces]))
+                counters.embedded += len(faces)
+            observations = [Observation(box=face.detection.box, embedding=face.embedding, quality=score, timestamp=frame.timestamp,
+                                        payload=Shot(face, frame, score)) for face, score in faces]
+
+            def embed(needed: list[Observation]) -> None:
+                counters.embedded += len(needed)
+                for obs, face in zip(needed, analysis.embed(analysed.rgb, [o.payload.face for o in needed])):
+                    obs.embedding, obs.payload = face.embedding, Shot(face, frame, obs.quality)
+
+            touched, ended = tracker.update(observations, frame.timestamp, embed=embed, verify=analysed.plan.cut)
+        written: list[Event] = []
+        for track in ended:
+            written += self._safely(self._track_ended, config.id, track)
+        for track in touched:
+            written += self._safely(self._track_seen, config.id, track)
         return written
 
     def expire(self, now: float) -> list[Event]:
@@ -210,6 +206,7 @@ class Processor:
             self.configs.pop(camera_id, None)
             self.trackers.pop(camera_id, None)
             self.counters.pop(camera_id, None)
+        self.analyser.forget(camera_id)
         return written
 
     # --- tracks → events -------------------------------------------------------------------------
@@ -224,8 +221,12 @@ class Processor:
 
     def _track_seen(self, camera_id, track: Track) -> Event | None:
         config = self.config(camera_id)
-        if config is None or config.mode != Camera.Mode.REALTIME or not track.best_changed:
+        if config is None or config.mode != Camera.Mode.REALTIME or track.frames < config.min_track_frames:
             return None
+        just_ready = not track.state.get("ready")  # it has just reached min_track_frames: decide it now
+        track.state["ready"] = True
+        if not track.best_changed and not just_ready:
+            return None  # nothing new to show
         shot: Shot = track.best.payload
         match = self._decide_track(config, track)
         event_id = track.state.get("event_id")
@@ -246,6 +247,9 @@ class Processor:
         event_id = track.state.get("event_id")
         if event_id is not None:
             return self._update_event(event_id, track, None, self._decide_track(config, track), closed=True)
+        if track.frames < config.min_track_frames:
+            self.counters[camera_id].short_tracks += 1
+            return None
         match = self._decide_track(config, track)
         event = self._create_event(config, track, shot, match, closed=True)
         self._dispatch(event, shot)
@@ -365,13 +369,21 @@ def _delete_files(names: list[str]) -> None:
             logger.warning("could not delete %s", name)
 
 
-def _in_roi(face: Face, roi, width: int, height: int) -> bool:
-    if not roi:
-        return True
-    x1, y1, x2, y2 = face.detection.box
-    cx, cy = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
-    return roi[0] <= cx <= roi[2] and roi[1] <= cy <= roi[3]
-
-
 def _when(timestamp: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc)
+
+
+def _rounds(frames: list[Frame]) -> list[list[Frame]]:
+    """Frames in time order → rounds holding at most one frame per camera, in the same order."""
+    rounds: list[list[Frame]] = []
+    current: list[Frame] = []
+    seen: set = set()
+    for frame in frames:
+        if frame.camera_id in seen:
+            rounds.append(current)
+            current, seen = [], set()
+        current.append(frame)
+        seen.add(frame.camera_id)
+    if current:
+        rounds.append(current)
+    return rounds

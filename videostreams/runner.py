@@ -142,6 +142,7 @@ class Runner:
                 status=Camera.Status.STARTING,
                 last_error="",
                 frames_dropped=0,
+                frames_still=0,
                 reconnects=0,
                 status_updated_at=now,
             )
@@ -228,6 +229,7 @@ class Runner:
             frames_per_second=round((frames - frames_then) / elapsed, 2),
             faces_per_second=round((faces - faces_then) / elapsed, 2),
             frames_dropped=self.queue.dropped(camera_id),
+            frames_still=counters.still if counters else 0,
             reconnects=reader.reconnects,
             status_updated_at=wall,
             lease_expires_at=wall + dt.timedelta(seconds=self.lease_seconds),
