@@ -54,13 +54,16 @@ PNET_WINDOW = pyramid.PNET_WINDOW
 class Region:
     """Part of an image to detect in (video: around a tracked face, or where something moved).
 
-    ``box`` is x1, y1, x2, y2 in the image's pixels; ``max_face_size`` (pixels of the image) leaves out
-    the pyramid levels that only find larger faces. Detections come back in the image's coordinates.
+    ``box`` is x1, y1, x2, y2 in the image's pixels. The region is scanned on the pyramid the whole
+    image would have with minimum face ``base_face_size`` (default: ``min_face_size``), keeping the
+    levels that find faces from ``min_face_size`` to ``max_face_size``, so that a face inside it gets
+    the box full detection would give it. Faces whose centre lies in the box are returned.
     """
 
     box: tuple[int, int, int, int]
     min_face_size: float
     max_face_size: float | None = None
+    base_face_size: float | None = None
 
 
 class MtcnnDetector:
@@ -128,25 +131,24 @@ class MtcnnDetector:
 
         ``min_face_size`` and ``max_face_size`` are one value for all images or one per image.
         """
-        count = len(images)
-        mins = _per_image(self.min_face_size if min_face_size is None else min_face_size, count)
-        maxs = _per_image(max_face_size, count)
-        min_score = self.min_score if min_score is None else min_score
-        raw = self._cascade([_check_image(i) for i in images], mins, maxs, thresholds, self.scale_factor)
-        return [
-            _detections(boxes, points, image.shape[:2], min_face, min_score)
-            for (boxes, points), image, min_face in zip(raw, images, mins)
+        images = [_check_image(i) for i in images]
+        mins = _per_image(self.min_face_size if min_face_size is None else min_face_size, len(images))
+        maxs = _per_image(max_face_size, len(images))
+        _check_sizes(mins)
+        requests = [
+            proposals.Request(n, tuple(pyramid.scales(*image.shape[:2], m, self.scale_factor, x)))
+            for n, (image, m, x) in enumerate(zip(images, mins, maxs))
         ]
+        raw = self._cascade(images, requests, thresholds)
+        min_score = self.min_score if min_score is None else min_score
+        return [_detections(boxes, points, image.shape[:2], m, min_score) for (boxes, points), image, m in zip(raw, images, mins)]
 
     def detect_regions(
         self, image: np.ndarray, regions: Sequence[Region], *, min_score: float | None = None, iou: float = 0.5
     ) -> list[Detection]:
-        """Faces inside the regions of one image, in the image's coordinates, highest score first.
+        """Faces whose centre lies in one of the regions of one image, highest score first.
 
-        Each region is detected on as a picture of its own (one batch for all of them); a face found
-        in two overlapping regions is kept once (the higher score; IoU above ``iou``), and a face cut
-        by a region's edge (where that edge is not the image's) is left out: it is a fragment of a
-        face that another region, or the next full detection, sees whole.
+        A face seen from two overlapping regions is kept once (IoU above ``iou``).
         """
         return self.detect_regions_many([(image, regions)], min_score=min_score, iou=iou)[0]
 
@@ -154,22 +156,31 @@ class MtcnnDetector:
         self, items: Sequence[tuple[np.ndarray, Sequence[Region]]], *, min_score: float | None = None, iou: float = 0.5
     ) -> list[list[Detection]]:
         """``detect_regions`` for several images (cameras), all regions of all of them in one batch."""
-        windows, mins, maxs, owners = [], [], [], []
-        for n, (image, regions) in enumerate(items):
+        images = [_check_image(image) for image, _ in items]
+        requests, owners = [], []
+        for n, (image, (_, regions)) in enumerate(zip(images, items)):
             height, width = image.shape[:2]
             for region in regions:
                 x1, y1, x2, y2 = (int(v) for v in region.box)
                 x1, y1, x2, y2 = max(0, x1), max(0, y1), min(width, x2), min(height, y2)
-                if x2 - x1 < PNET_WINDOW or y2 - y1 < PNET_WINDOW:
+                base = region.base_face_size or region.min_face_size
+                _check_sizes([base, region.min_face_size])
+                upper = region.max_face_size / self.scale_factor if region.max_face_size is not None else None
+                scales = tuple(s for s in pyramid.scales(height, width, base, self.scale_factor)
+                               if PNET_WINDOW / s >= region.min_face_size * self.scale_factor and (upper is None or PNET_WINDOW / s <= upper))
+                if x2 - x1 < 1 or y2 - y1 < 1 or not scales:
                     continue
-                windows.append(image[y1:y2, x1:x2])
-                mins.append(region.min_face_size)
-                maxs.append(region.max_face_size)
-                owners.append((n, x1, y1))
-        found = self.detect_many(windows, min_face_size=mins, max_face_size=maxs, min_score=min_score) if windows else []
+                whole = (x1, y1, x2, y2) == (0, 0, width, height)
+                requests.append(proposals.Request(n, scales, None if whole else (x1, y1, x2, y2)))
+                owners.append((n, region, (x1, y1, x2, y2)))
+        raw = self._cascade(images, requests, None) if requests else []
+        min_score = self.min_score if min_score is None else min_score
         results: list[list[Detection]] = [[] for _ in items]
-        for (n, dx, dy), window, detections in zip(owners, windows, found):
-            results[n] += [_shifted(d, dx, dy) for d in detections if not _cut(d, window.shape, dx, dy, items[n][0].shape)]
+        for (n, region, (x1, y1, x2, y2)), (boxes, points) in zip(owners, raw):
+            for d in _detections(boxes, points, images[n].shape[:2], region.min_face_size, min_score):
+                cx, cy = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
+                if x1 <= cx < x2 and y1 <= cy < y2:
+                    results[n].append(d)
         return [_dedupe(r, iou) for r in results]
 
     def detect_raw(
@@ -188,25 +199,26 @@ class MtcnnDetector:
         image = _check_image(image)
         min_face_size = self.min_face_size if min_face_size is None else min_face_size
         scale_factor = self.scale_factor if scale_factor is None else scale_factor
-        return self._cascade([image], [min_face_size], [None], thresholds, scale_factor)[0]
+        _check_sizes([min_face_size])
+        if not 0 < scale_factor < 1:
+            raise ValueError("scale_factor must lie between 0 and 1")
+        request = proposals.Request(0, tuple(pyramid.scales(*image.shape[:2], min_face_size, scale_factor)))
+        return self._cascade([image], [request], thresholds)[0]
 
     # ------------------------------------------------------------------ the cascade
 
-    def _cascade(self, images, mins, maxs, thresholds, scale_factor) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _cascade(self, images, requests, thresholds) -> list[tuple[np.ndarray, np.ndarray]]:
+        """P-Net, R-Net and O-Net over the requests (images or windows of them) → per request (boxes, points)."""
         thresholds = self.thresholds if thresholds is None else tuple(thresholds)
-        if any(not m > 0 for m in mins):
-            raise ValueError("min_face_size must be positive")
         if len(thresholds) != 3:
             raise ValueError("thresholds must hold three values (P-Net, R-Net, O-Net)")
-        if not 0 < scale_factor < 1:
-            raise ValueError("scale_factor must lie between 0 and 1")
-        if not images:
+        if not requests:
             return []
-        requests = [proposals.Request(image, m, x) for image, m, x in zip(images, mins, maxs)]
         samplers = [pyramid.AreaSampler(image) for image in images]
-        boxes = proposals.propose(self.pnet, self._pnet_input, requests, samplers, thresholds[0], scale_factor)
-        boxes = refine.stage_two(self.rnet, self._rnet_input, samplers, boxes, thresholds[1])
-        return refine.stage_three(self.onet, self._onet_input, samplers, boxes, thresholds[2])
+        per_request = [samplers[r.image] for r in requests]
+        boxes = proposals.propose(self.pnet, self._pnet_input, requests, samplers, thresholds[0])
+        boxes = refine.stage_two(self.rnet, self._rnet_input, per_request, boxes, thresholds[1])
+        return refine.stage_three(self.onet, self._onet_input, per_request, boxes, thresholds[2])
 
 
 # ---------------------------------------------------------------------- module-level default
@@ -260,6 +272,11 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def _check_sizes(sizes) -> None:
+    if any(not (m is not None and m > 0) for m in sizes):
+        raise ValueError("min_face_size must be positive")
+
+
 def _per_image(value, count: int) -> list:
     if isinstance(value, (list, tuple)):
         if len(value) != count:
@@ -293,23 +310,6 @@ def _detections(boxes: np.ndarray, points: np.ndarray, shape, min_face_size: flo
             )
         )
     return detections
-
-
-def _shifted(detection: Detection, dx: float, dy: float) -> Detection:
-    x1, y1, x2, y2 = detection.box
-    return Detection(
-        box=(x1 + dx, y1 + dy, x2 + dx, y2 + dy),
-        landmarks=tuple((x + dx, y + dy) for x, y in detection.landmarks),
-        score=detection.score,
-    )
-
-
-def _cut(detection: Detection, window_shape, dx: int, dy: int, image_shape) -> bool:
-    """Does the detection touch an edge of its window that lies inside the image?"""
-    x1, y1, x2, y2 = detection.box
-    height, width = window_shape[:2]
-    return ((x1 <= 1 and dx > 0) or (y1 <= 1 and dy > 0) or (x2 >= width - 1 and dx + width < image_shape[1])
-            or (y2 >= height - 1 and dy + height < image_shape[0]))
 
 
 def _dedupe(detections: list[Detection], threshold: float) -> list[Detection]:

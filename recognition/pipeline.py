@@ -126,7 +126,8 @@ def detect_regions(items: list[tuple[np.ndarray, list[detector.Region]]], *, min
         small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
         shrunk = [
             detector.Region(tuple(int(v * scale) for v in r.box), max(PNET_WINDOW, r.min_face_size * scale),
-                            None if r.max_face_size is None else r.max_face_size * scale)
+                            None if r.max_face_size is None else r.max_face_size * scale,
+                            None if r.base_face_size is None else max(PNET_WINDOW, r.base_face_size * scale))
             for r in regions
         ]
         scaled.append((small, shrunk))

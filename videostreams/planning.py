@@ -10,8 +10,9 @@ already tracked are where they were a moment ago. So, per frame (``Planner.plan`
   then also checked by embedding before they continue a track), or regions that would cost most of
   what the whole picture costs anyway: the whole picture (its region of interest);
 - **regions**: otherwise, only
-  - a window around each tracked face, where it is predicted to be (three times its size, looking
-    for faces from half to twice its size): this is the tracker between detections, and it keeps
+  - a window around each tracked face, where it is predicted to be (2.5 times its size, looking for
+    faces from 0.65 to 1.5 times its size: a face moves and grows less than that in a sampled frame's
+    time once its velocity is known): this is the tracker between detections, and it keeps
     landmarks, quality and best shots as exact as full detection;
   - the moving parts of the picture, with a margin, to find new faces: at once for motion no tracked
     face explains (someone walks in), and every ``detect_interval`` frames for motion next to tracked
@@ -53,7 +54,7 @@ class Planner:
         roi: Sequence[float] | None = None,
         motion: MotionDetector | None = None,
         full_share: float = 0.5,
-        window: float = 1.0,
+        window: float = 0.75,
     ):
         self.detect_interval = max(1, int(detect_interval))
         self.min_face_size = min_face_size
@@ -107,7 +108,9 @@ class Planner:
         reach = side * (0.5 + self.window)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         box = (max(0, int(cx - reach)), max(0, int(cy - reach)), min(width, int(cx + reach) + 1), min(height, int(cy + reach) + 1))
-        return Region(box, max(self.min_face_size, side * 0.5), side * 2)
+        # On the whole picture's pyramid (base: the camera's minimum face), so that the face gets the box
+        # full detection would give it.
+        return Region(box, max(self.min_face_size, side * 0.65), side * 1.5, base_face_size=self.min_face_size)
 
     def _margin(self, box, width: int, height: int) -> tuple[int, int, int, int]:
         x1, y1, x2, y2 = box

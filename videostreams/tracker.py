@@ -22,9 +22,8 @@ A face matching no track starts one.
 Embeddings are optional: the cheap video path embeds only what it needs. `update(..., embed=fn)` calls
 `fn` once per frame with the observations still lacking an embedding that need one: those that start
 or re-find a track (pass 2) and those that would enter their track's best `keep_shots` shots (the
-shots that vote on its name and give its best shot). An observation that would not is still counted
-(box, frames, last seen) without being embedded — so a track's shots are the same ones full
-embedding of every face would keep.
+shots that vote on its name and give its best shot; once it has them all, only a face better than the
+worst by `shot_margin`). An observation that is not embedded is still counted (box, frames, last seen).
 """
 from __future__ import annotations
 
@@ -92,9 +91,9 @@ class Track:
         x1, y1, x2, y2 = self.box
         return (x1 + dx, y1 + dy, x2 + dx, y2 + dy)
 
-    def wants_shot(self, quality: float, keep_shots: int) -> bool:
-        """Would an observation of this quality be one of the track's best shots?"""
-        return len(self.shots) < keep_shots or quality > self.shots[-1].quality
+    def wants_shot(self, quality: float, keep_shots: int, margin: float = 0.0) -> bool:
+        """Would an observation of this quality be one of the track's best shots (by `margin` once it has them all)?"""
+        return len(self.shots) < keep_shots or quality > self.shots[-1].quality + margin
 
     def add(self, observation: Observation, *, keep_shots: int = 5) -> None:
         dt = observation.timestamp - self.last_observed
@@ -133,8 +132,12 @@ Embed = Callable[[list[Observation]], None]
 
 class Tracker:
     def __init__(self, *, max_age: float = 2.0, min_iou: float = 0.2, min_similarity_overlap: float = 0.3, min_similarity: float = 0.6,
-                 prefix: str = "", keep_shots: int = 5, sure_iou: float = 0.5):
+                 prefix: str = "", keep_shots: int = 5, sure_iou: float = 0.5, shot_margin: float = 0.03):
         self.keep_shots = keep_shots
+        # Once a track has its `keep_shots` shots, a face is embedded to replace one only when its quality
+        # beats the worst of them by this much: quality flickers by a few hundredths from frame to frame,
+        # and each flicker above the fifth best would cost an embedding and change no name.
+        self.shot_margin = shot_margin
         self.sure_iou = sure_iou  # overlap with a track's predicted box above which no embedding is needed to match
         self.max_age = max_age
         self.min_iou = min_iou
@@ -163,7 +166,7 @@ class Tracker:
         matched = self._match(self.tracks, observations, timestamp, by_overlap=True)
         # Then the shots good enough to be among their track's best, and the unmatched (new or re-found faces).
         self._embed([obs for i, obs in enumerate(observations) if obs.embedding is None
-                     and (i not in matched or matched[i].wants_shot(obs.quality, self.keep_shots))], embed)
+                     and (i not in matched or matched[i].wants_shot(obs.quality, self.keep_shots, self.shot_margin))], embed)
         # Every face embedded is checked against its track: one that looks like somebody else leaves it.
         for i, track in list(matched.items()):
             vector = observations[i].embedding

@@ -82,11 +82,19 @@ class AreaSampler:
         for c, plane in enumerate(cv2.split(np.ascontiguousarray(image))):
             cv2.integral(plane, self.table[c], sdepth=depth)
 
-    def level(self, shape: tuple[int, int]) -> np.ndarray:
-        """The whole image resized to shape (h, w) → P-Net input [3, h, w] float32, normalised."""
+    def level(self, shape: tuple[int, int], rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None) -> np.ndarray:
+        """The whole image resized to shape (h, w) → P-Net input [3, h, w] float32, normalised.
+
+        ``rows`` and ``cols`` (start, end) compute only that part of the level: exactly the same pixels
+        as the whole level has there.
+        """
         out_h, out_w = shape
         ys, ye = _bins(self.height, out_h)
         xs, xe = _bins(self.width, out_w)
+        if rows is not None:
+            ys, ye = ys[rows[0]: rows[1]], ye[rows[0]: rows[1]]
+        if cols is not None:
+            xs, xe = xs[cols[0]: cols[1]], xe[cols[0]: cols[1]]
         rows = np.take(self.table, ye, axis=1)  # [3, out_h, W+1]: row-band sums, cumulated along x
         rows -= np.take(self.table, ys, axis=1)
         total = np.take(rows, xe, axis=2)

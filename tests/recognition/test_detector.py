@@ -214,20 +214,29 @@ def test_max_face_size_leaves_out_larger_faces(detector):
     assert detector.detect(image, max_face_size=25) == []
 
 
-def test_detect_regions_finds_faces_in_their_windows_in_image_coordinates(detector):
-    image = load_rgb("samples", "two_people.jpg")
-    full = detector.detect(image)
-    regions = []
+def test_a_face_in_a_region_gets_exactly_the_box_full_detection_gives_it(detector):
+    image = load_rgb("samples", "obama_and_biden.jpg")
+    full = detector.detect(image, min_face_size=20)
+    assert len(full) == 3
     for face in full:
         x1, y1, x2, y2 = face.box
-        w, h = x2 - x1, y2 - y1
-        regions.append(detector_module.Region((int(x1 - w), int(y1 - h), int(x2 + w), int(y2 + h)), min_face_size=w / 2, max_face_size=w * 2))
-    regions.append(detector_module.Region((0, 0, 30, 30), min_face_size=12))  # nothing there
-    found = detector.detect_regions(image, regions)
-    assert len(found) == 2
-    for face in full:
-        best = max(found, key=lambda d: _iou(d.box, face.box))
-        assert _iou(best.box, face.box) > 0.8
+        side = max(x2 - x1, y2 - y1)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        window = detector_module.Region((int(cx - 1.25 * side), int(cy - 1.25 * side), int(cx + 1.25 * side), int(cy + 1.25 * side)),
+                                        min_face_size=0.65 * side, max_face_size=1.5 * side, base_face_size=20)
+        (found,) = detector.detect_regions(image, [window])
+        assert found == face  # same box, landmarks and score, to the last bit
+
+
+def test_detect_regions_returns_the_faces_centred_in_its_regions_only(detector):
+    image = load_rgb("samples", "two_people.jpg")
+    full = detector.detect(image)
+    left = min(full, key=lambda d: d.box[0])
+    x1, y1, x2, y2 = left.box
+    half = detector_module.Region((0, 0, int((x1 + x2) / 2) + 5, image.shape[0]), min_face_size=20)
+    assert detector.detect_regions(image, [half]) == [left]
+    assert detector.detect_regions(image, [detector_module.Region((0, 0, 30, 30), min_face_size=12)]) == []
+    assert sorted(detector.detect_regions(image, [detector_module.Region((0, 0, *image.shape[1::-1]), 20)]), key=lambda d: d.box) == sorted(full, key=lambda d: d.box)
 
 
 def test_overlapping_regions_give_each_face_once(detector):
