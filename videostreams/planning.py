@@ -55,6 +55,7 @@ class Planner:
         motion: MotionDetector | None = None,
         full_share: float = 0.5,
         window: float = 0.75,
+        lost_after: float = 0.6,
     ):
         self.detect_interval = max(1, int(detect_interval))
         self.min_face_size = min_face_size
@@ -62,6 +63,7 @@ class Planner:
         self.motion = motion or MotionDetector()
         self.full_share = full_share  # regions covering more than this share of the picture: detect it all
         self.window = window  # margin around a tracked face, in face sizes on each side
+        self.lost_after = lost_after  # seconds without the face in its window before the window is dropped
         self._since_discovery = 0
 
     def plan(self, image: np.ndarray, tracks: Sequence[Track], timestamp: float) -> Plan:
@@ -75,7 +77,9 @@ class Planner:
         if motion.cut:
             return self._full(whole, motion, small, cut=True)
 
-        windows = [self._window(track, timestamp, width, height) for track in tracks]
+        # A face not found in its window for a while (turned away, left, hidden) is looked for by the
+        # next discovery pass or full detection, not in a window every frame.
+        windows = [self._window(track, timestamp, width, height) for track in tracks if timestamp - track.last_observed <= self.lost_after]
         self._since_discovery += 1
         due = self._since_discovery >= self.detect_interval or not tracks
         blobs = [b for b in motion.boxes if due or not any(_overlaps(b, w.box) for w in windows)]
@@ -110,7 +114,8 @@ class Planner:
         box = (max(0, int(cx - reach)), max(0, int(cy - reach)), min(width, int(cx + reach) + 1), min(height, int(cy + reach) + 1))
         # On the whole picture's pyramid (base: the camera's minimum face), so that the face gets the box
         # full detection would give it.
-        return Region(box, max(self.min_face_size, side * 0.65), side * 1.5, base_face_size=self.min_face_size)
+        shorter = min(x2 - x1, y2 - y1)  # what min_face_size limits (Detection.size)
+        return Region(box, max(self.min_face_size, shorter * 0.65), side * 1.5, base_face_size=self.min_face_size)
 
     def _margin(self, box, width: int, height: int) -> tuple[int, int, int, int]:
         x1, y1, x2, y2 = box

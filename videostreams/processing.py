@@ -13,9 +13,10 @@ Per track the best shot (highest quality score) is kept with the frame it came f
 no event (and fires no rule) before it has been seen in ``min_track_frames`` frames; a shorter track
 is dropped as noise (counted). The camera's mode decides when the event is written:
 
-- ``realtime``: as soon as the track's best shots name somebody (search runs again each time the
-  best shot improves), updated with better shots later; a track that never matches becomes an
-  unknown event when it ends.
+- ``realtime``: as soon as the track's best shots name somebody (decided when the track reaches
+  ``min_track_frames``, then again when its best shot improves, at most every ``REDECIDE_SECONDS``),
+  updated with better shots later; a track that never matches becomes an unknown event when it ends.
+  A track's best shots are embedded when a decision needs them, not when they are seen.
 - ``best_shot``: one event when the track ends, from its best shot.
 
 Rules run when an event is created (`videostreams.rules.dispatch`); their failures are logged and
@@ -46,6 +47,10 @@ from .planning import STILL
 from .tracker import Observation, Track, Tracker
 
 logger = logging.getLogger(__name__)
+
+# A realtime event is decided again (votes, name, best shot) when its track's best shot improves, at
+# most this often: each decision embeds the new best shots and searches them.
+REDECIDE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -223,12 +228,12 @@ class Processor:
         config = self.config(camera_id)
         if config is None or config.mode != Camera.Mode.REALTIME or track.frames < config.min_track_frames:
             return None
-        just_ready = not track.state.get("ready")  # it has just reached min_track_frames: decide it now
-        track.state["ready"] = True
-        if not track.best_changed and not just_ready:
-            return None  # nothing new to show
-        shot: Shot = track.best.payload
+        decided = track.state.get("decided_at")
+        if decided is not None and not (track.best_changed and track.last_seen - decided >= REDECIDE_SECONDS):
+            return None  # nothing new to show, or shown less than REDECIDE_SECONDS ago
+        track.state["decided_at"] = track.last_seen
         match = self._decide_track(config, track)
+        shot: Shot = track.best.payload  # after the decision, which embeds the best shots
         event_id = track.state.get("event_id")
         if event_id is None:
             if match is None:
@@ -243,20 +248,40 @@ class Processor:
         config = self.config(camera_id)
         if config is None:
             return None
-        shot: Shot = track.best.payload
         event_id = track.state.get("event_id")
         if event_id is not None:
-            return self._update_event(event_id, track, None, self._decide_track(config, track), closed=True)
+            match = self._decide_track(config, track)
+            shot: Shot = track.best.payload
+            newer = shot if track.state.get("shown") is not track.best else None  # a better shot since the last update
+            return self._update_event(event_id, track, newer, match, closed=True)
         if track.frames < config.min_track_frames:
             self.counters[camera_id].short_tracks += 1
             return None
         match = self._decide_track(config, track)
+        shot = track.best.payload
         event = self._create_event(config, track, shot, match, closed=True)
         self._dispatch(event, shot)
         return event
 
+    def _embed_shots(self, camera_id, track: Track) -> None:
+        """Embed the track's best shots that are not yet (the tracker keeps them unembedded until needed)."""
+        missing = [o for o in track.shots if o.embedding is None]
+        by_frame: dict[int, list[Observation]] = {}
+        for observation in missing:
+            by_frame.setdefault(id(observation.payload.frame), []).append(observation)
+        for observations in by_frame.values():
+            frame = observations[0].payload.frame
+            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+            for observation, face in zip(observations, analysis.embed(rgb, [o.payload.face for o in observations])):
+                observation.embedding, observation.payload = face.embedding, Shot(face, frame, observation.quality)
+                track.learn(face.embedding)
+        counters = self.counters.get(camera_id)
+        if counters is not None:
+            counters.embedded += len(missing)
+
     def _decide_track(self, config: CameraConfig, track: Track) -> gallery.Match | None:
         """The track's name by vote of its best shots (videostreams.voting); the outcome is kept for the event."""
+        self._embed_shots(config.id, track)
         faces = EnrolledFace.objects.filter(person__watchlists__in=config.watchlist_ids).distinct() if config.watchlist_ids else None
         size = gallery.gallery_size(embedding_model=self.embedding_model, faces=faces, key=config.watchlist_ids or None)
         policy = decision.policy(embedding_model=self.embedding_model, gallery_size=size, preset=config.preset or None,
@@ -296,6 +321,7 @@ class Processor:
         _apply_match(event, match)
         event.votes = track.state.get("outcome", {})
         written = _apply_shot(event, shot)
+        track.state["shown"] = track.best
         try:
             with transaction.atomic():
                 event.save()
@@ -319,6 +345,7 @@ class Processor:
         if shot is not None:
             old_files = event.image_names()
             _apply_shot(event, shot)
+            track.state["shown"] = track.best
         event.save()
         _delete_files(old_files)
         return event

@@ -20,10 +20,11 @@ Matching is greedy on a combined score, best pairs first, in two passes:
 A face matching no track starts one.
 
 Embeddings are optional: the cheap video path embeds only what it needs. `update(..., embed=fn)` calls
-`fn` once per frame with the observations still lacking an embedding that need one: those that start
-or re-find a track (pass 2) and those that would enter their track's best `keep_shots` shots (the
-shots that vote on its name and give its best shot; once it has them all, only a face better than the
-worst by `shot_margin`). An observation that is not embedded is still counted (box, frames, last seen).
+`fn` with the observations lacking an embedding that matching needs: faces overlapping no track well
+(new faces, a face that moved far, anything after a cut: `verify`) before the first pass, and those
+still unmatched before the second. A track keeps its best `keep_shots` observations by quality
+whether embedded or not; the caller embeds them when it needs them (to name the track, or to store its
+best shot), so a track's shots are the very ones full embedding of every face would keep.
 """
 from __future__ import annotations
 
@@ -64,12 +65,12 @@ class Track:
     first_seen: float
     last_seen: float
     box: tuple[float, float, float, float]
-    embedding: np.ndarray  # running mean of the embedded observations' unit vectors, renormalised
+    embedding: np.ndarray  # running mean of the embedded observations' unit vectors, renormalised (see learn)
     best: Observation
     frames: int = 1
     best_changed: bool = True  # the best shot changed in the last update
     state: dict = field(default_factory=dict)  # the caller's (e.g. the event id in realtime mode)
-    shots: list[Observation] = field(default_factory=list)  # the best `keep_shots` embedded observations, best first
+    shots: list[Observation] = field(default_factory=list)  # the best `keep_shots` observations, best first (maybe not embedded yet)
     velocity: tuple[float, float] = (0.0, 0.0)  # centre's px per second
     last_observed: float = 0.0  # when a face was last matched to it (last_seen also moves when a still frame holds it)
     embedded: int = 1  # observations embedded
@@ -91,10 +92,6 @@ class Track:
         x1, y1, x2, y2 = self.box
         return (x1 + dx, y1 + dy, x2 + dx, y2 + dy)
 
-    def wants_shot(self, quality: float, keep_shots: int, margin: float = 0.0) -> bool:
-        """Would an observation of this quality be one of the track's best shots (by `margin` once it has them all)?"""
-        return len(self.shots) < keep_shots or quality > self.shots[-1].quality + margin
-
     def add(self, observation: Observation, *, keep_shots: int = 5) -> None:
         dt = observation.timestamp - self.last_observed
         if dt > 0:
@@ -108,17 +105,19 @@ class Track:
         self.last_seen = self.last_observed = observation.timestamp
         self.box = observation.box
         self.frames += 1
-        self.best_changed = False
-        if observation.embedding is None:
-            return
-        mean = self.embedding * self.embedded + observation.embedding
-        self.embedding = mean / max(float(np.linalg.norm(mean)), 1e-12)
-        self.embedded += 1
+        if observation.embedding is not None:
+            self.learn(observation.embedding)
         self.best_changed = observation.quality > self.best.quality
         if self.best_changed:
             self.best = observation
         # The shots that vote on the track's name: the best few by quality, from different frames.
         self.shots = sorted([*self.shots, observation], key=lambda o: o.quality, reverse=True)[:keep_shots]
+
+    def learn(self, embedding: np.ndarray) -> None:
+        """Fold one more embedded observation into the track's mean embedding (what matching compares)."""
+        mean = self.embedding * self.embedded + embedding
+        self.embedding = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        self.embedded += 1
 
     def hold(self, timestamp: float) -> None:
         """Nothing moved since the last frame: the face is still where it was (one more frame seen)."""
@@ -132,12 +131,8 @@ Embed = Callable[[list[Observation]], None]
 
 class Tracker:
     def __init__(self, *, max_age: float = 2.0, min_iou: float = 0.2, min_similarity_overlap: float = 0.3, min_similarity: float = 0.6,
-                 prefix: str = "", keep_shots: int = 5, sure_iou: float = 0.5, shot_margin: float = 0.03):
+                 prefix: str = "", keep_shots: int = 5, sure_iou: float = 0.5):
         self.keep_shots = keep_shots
-        # Once a track has its `keep_shots` shots, a face is embedded to replace one only when its quality
-        # beats the worst of them by this much: quality flickers by a few hundredths from frame to frame,
-        # and each flicker above the fifth best would cost an embedding and change no name.
-        self.shot_margin = shot_margin
         self.sure_iou = sure_iou  # overlap with a track's predicted box above which no embedding is needed to match
         self.max_age = max_age
         self.min_iou = min_iou
@@ -164,14 +159,8 @@ class Tracker:
             max(iou(t.predicted_box(timestamp), obs.box), iou(t.box, obs.box)) >= self.sure_iou for t in self.tracks))]
         self._embed(unsure, embed)
         matched = self._match(self.tracks, observations, timestamp, by_overlap=True)
-        # Then the shots good enough to be among their track's best, and the unmatched (new or re-found faces).
-        self._embed([obs for i, obs in enumerate(observations) if obs.embedding is None
-                     and (i not in matched or matched[i].wants_shot(obs.quality, self.keep_shots, self.shot_margin))], embed)
-        # Every face embedded is checked against its track: one that looks like somebody else leaves it.
-        for i, track in list(matched.items()):
-            vector = observations[i].embedding
-            if vector is not None and float(np.dot(track.embedding, vector)) < self.min_similarity_overlap:
-                del matched[i]
+        # Then the unmatched (new or re-found faces).
+        self._embed([obs for i, obs in enumerate(observations) if obs.embedding is None and i not in matched], embed)
         free_tracks = [t for t in self.tracks if t not in matched.values()]
         free_obs = [i for i in range(len(observations)) if i not in matched]
         if free_tracks and free_obs:
@@ -184,7 +173,7 @@ class Tracker:
                 track.add(obs, keep_shots=self.keep_shots)
             else:
                 track = Track(id=f"{self.prefix}{next(_ids)}", first_seen=obs.timestamp, last_seen=obs.timestamp, box=obs.box,
-                              embedding=obs.embedding.astype(np.float32), best=obs)
+                              embedding=np.asarray(obs.embedding, np.float32), best=obs)
                 self.tracks.append(track)
             touched.append(track)
         return touched, ended

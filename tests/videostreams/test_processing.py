@@ -42,12 +42,14 @@ def test_realtime_mode_writes_the_event_as_soon_as_the_face_is_recognised_and_up
     processor = Processor()
     processor.set_config(CameraConfig.from_camera(camera))
     frames = list(frames_of(camera.id))
-    # Lin's long track begins near 2.8 s: run until shortly after.
-    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 3.5])
+    # Lin's long track begins near 2.8 s (first seen in the frame at 3.0 s, at 3 frames/s): run until it has been
+    # seen in min_track_frames (3) frames, long before it ends (near 7 s).
+    assert camera.min_track_frames == 3
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 3.9])
     live = Event.objects.filter(camera=camera, person=lin, closed=False)
     assert live.exists(), "no event while the face is still in view"
     event = live.get()
-    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 3.5])
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 3.9])
     processor.flush()
     event.refresh_from_db()
     assert event.closed and event.frames_seen > 3 and event.last_seen > event.first_seen
