@@ -202,6 +202,7 @@ class Processor:
             if camera_id is None or cid == camera_id:
                 for track in tracker.flush():
                     written += self._safely(self._track_ended, cid, track)
+                self.analyser.forget(cid)  # the next frame starts afresh: detected whole
         return written
 
     def forget(self, camera_id) -> list[Event]:

@@ -37,7 +37,7 @@ import numpy as np
 
 _ids = itertools.count(1)
 _VELOCITY_SMOOTHING = 0.5  # weight of the newest velocity in the running estimate
-_MAX_SPEED = 3.0  # box widths per second; a faster "move" is a different face, not this one
+_MAX_SPEED = 10.0  # box widths per second (a face crossing a 720p frame in a second); faster is not a move
 
 
 def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
