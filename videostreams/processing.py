@@ -40,7 +40,7 @@ from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
 from recognition.types import Face
 
-from . import analysis, voting
+from . import analysis, mqtt, voting
 from .analysis import quality_score  # noqa: F401  (part of this module's interface)
 from .models import Camera, Event
 from .planning import STILL
@@ -266,19 +266,24 @@ class Processor:
 
     def _embed_shots(self, camera_id, track: Track) -> None:
         """Embed the track's best shots that are not yet (the tracker keeps them unembedded until needed)."""
-        missing = [o for o in track.shots if o.embedding is None]
-        by_frame: dict[int, list[Observation]] = {}
+        missing = [o for o in {id(o): o for o in [*track.shots, track.best]}.values() if o.embedding is None]
+        shots: dict[int, list[Observation]] = {}  # one shot may stand for several frames (a still face held)
         for observation in missing:
-            by_frame.setdefault(id(observation.payload.frame), []).append(observation)
-        for observations in by_frame.values():
-            frame = observations[0].payload.frame
+            shots.setdefault(id(observation.payload), []).append(observation)
+        by_frame: dict[int, list[list[Observation]]] = {}
+        for same in shots.values():
+            by_frame.setdefault(id(same[0].payload.frame), []).append(same)
+        for groups in by_frame.values():
+            frame = groups[0][0].payload.frame
             rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-            for observation, face in zip(observations, analysis.embed(rgb, [o.payload.face for o in observations])):
-                observation.embedding, observation.payload = face.embedding, Shot(face, frame, observation.quality)
+            for same, face in zip(groups, analysis.embed(rgb, [g[0].payload.face for g in groups])):
+                shot = Shot(face, frame, same[0].quality)
+                for observation in same:
+                    observation.embedding, observation.payload = face.embedding, shot
                 track.learn(face.embedding)
         counters = self.counters.get(camera_id)
         if counters is not None:
-            counters.embedded += len(missing)
+            counters.embedded += len(shots)
 
     def _decide_track(self, config: CameraConfig, track: Track) -> gallery.Match | None:
         """The track's name by vote of its best shots (videostreams.voting); the outcome is kept for the event."""
@@ -330,6 +335,7 @@ class Processor:
             _delete_files(written)
             raise
         self.counters[config.id].events += 1
+        mqtt.publish_event(event, "end" if closed else "new")
         return event
 
     def _update_event(self, event_id, track: Track, shot: Shot | None, match, *, closed: bool) -> Event | None:
@@ -349,6 +355,7 @@ class Processor:
             track.state["shown"] = track.best
         event.save()
         _delete_files(old_files)
+        mqtt.publish_event(event, "end" if closed else "update")
         return event
 
     def _dispatch(self, event: Event, shot: Shot) -> None:

@@ -46,6 +46,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
+from . import mqtt
 from .models import Camera
 from .processing import CameraConfig, Processor
 from .queues import FrameQueue
@@ -125,6 +126,7 @@ class Runner:
         for camera_id in list(self.readers):
             self._release(camera_id)
         self.readers.clear()
+        mqtt.close()
         connection.close()
 
     # --- ownership -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ best shot), so a track's shots are the very ones full embedding of every face wo
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,10 +75,13 @@ class Track:
     velocity: tuple[float, float] = (0.0, 0.0)  # centre's px per second
     last_observed: float = 0.0  # when a face was last matched to it (last_seen also moves when a still frame holds it)
     embedded: int = 1  # observations embedded
+    last: Observation | None = None  # the latest observation
 
     def __post_init__(self):
         if not self.shots:
             self.shots = [self.best]
+        if self.last is None:
+            self.last = self.best
         if not self.last_observed:
             self.last_observed = self.last_seen
 
@@ -104,6 +108,7 @@ class Track:
             self.velocity = (a * vx + (1 - a) * self.velocity[0], a * vy + (1 - a) * self.velocity[1])
         self.last_seen = self.last_observed = observation.timestamp
         self.box = observation.box
+        self.last = observation
         self.frames += 1
         if observation.embedding is not None:
             self.learn(observation.embedding)
@@ -119,11 +124,19 @@ class Track:
         self.embedding = mean / max(float(np.linalg.norm(mean)), 1e-12)
         self.embedded += 1
 
-    def hold(self, timestamp: float) -> None:
-        """Nothing moved since the last frame: the face is still where it was (one more frame seen)."""
+    def hold(self, timestamp: float, *, keep_shots: int = 5) -> None:
+        """Nothing moved since the last frame: the face is still where it was, as it was.
+
+        One more frame seen, with the same observation again (what detecting the unchanged picture
+        would give: the same face, quality and embedding), so a face standing still gathers the votes
+        it would gather were every frame detected.
+        """
         self.last_seen = timestamp
         self.frames += 1
         self.best_changed = False
+        again = dataclasses.replace(self.last, timestamp=timestamp)
+        self.shots = sorted([*self.shots, again], key=lambda o: o.quality, reverse=True)[:keep_shots]
+        self.last = again
 
 
 Embed = Callable[[list[Observation]], None]
@@ -217,7 +230,7 @@ class Tracker:
         if self.last_update is not None:
             for track in self.tracks:
                 if track.last_seen >= self.last_update:
-                    track.hold(timestamp)
+                    track.hold(timestamp, keep_shots=self.keep_shots)
         self.last_update = timestamp
         return ended
 
