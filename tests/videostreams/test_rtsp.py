@@ -1,5 +1,8 @@
 """The camera reader against a real RTSP server (GStreamer's, from Debian packages: tools/rtsp_server.py)
-serving the shared Hamilton clip; skipped, saying how to install it, where the server cannot run."""
+serving the shared Hamilton clip. The packages are installed with apt-get on first use where that can be
+done (root); elsewhere the test skips and says how to install them."""
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +18,8 @@ from videostreams.sources import RUNNING, CameraReader
 
 SERVER = Path(__file__).resolve().parents[2] / "tools" / "rtsp_server.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
-INSTALL = "apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-rtsp"
+PACKAGES = ["python3-gi", "gir1.2-gst-rtsp-server-1.0", "gstreamer1.0-plugins-good", "gstreamer1.0-plugins-bad", "gstreamer1.0-rtsp"]
+INSTALL = "apt-get install " + " ".join(PACKAGES)
 
 
 def server_available() -> bool:
@@ -26,10 +30,27 @@ def server_available() -> bool:
         return False
 
 
+def install_server() -> str:
+    """'' once the RTSP server runs (installing its Debian packages when we are root), else why it cannot."""
+    if server_available():
+        return ""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return f"GStreamer's RTSP server is not installed for {SYSTEM_PYTHON} and cannot be installed here (needs root): {INSTALL}"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
+    if subprocess.run(command, env=env, capture_output=True, timeout=1200).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+        if result.returncode != 0:
+            return f"apt-get could not install the RTSP server: {result.stderr.strip()[-500:]}"
+    return "" if server_available() else f"the RTSP server packages were installed but {SYSTEM_PYTHON} cannot load them"
+
+
 @pytest.fixture(scope="module")
 def rtsp():
-    if not server_available():
-        pytest.skip(f"GStreamer's RTSP server is not installed for {SYSTEM_PYTHON} ({INSTALL})")
+    problem = install_server()
+    if problem:
+        pytest.skip(problem)
     clip = data_path("video", "short_hamilton_clip.mp4")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
