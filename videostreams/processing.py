@@ -24,7 +24,6 @@ never stop processing.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -32,15 +31,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from enrollment import decision, gallery, identification
 from enrollment.models import Face as EnrolledFace
-from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
+from enrollment.services import current_embedding_model
 from recognition.types import Face
 
 from . import analysis, mqtt, voting
+from .eventstore import apply_match, apply_shot, delete_files, when
 from .analysis import quality_score  # noqa: F401  (part of this module's interface)
 from .models import Camera, Event
 from .planning import STILL
@@ -318,21 +317,21 @@ class Processor:
         event = Event(
             camera_id=config.id,
             track_id=track.id,
-            first_seen=_when(track.first_seen),
-            last_seen=_when(track.last_seen),
+            first_seen=when(track.first_seen),
+            last_seen=when(track.last_seen),
             frames_seen=track.frames,
             closed=closed,
             embedding_model=self.embedding_model,
         )
-        _apply_match(event, match)
+        apply_match(event, match)
         event.votes = track.state.get("outcome", {})
-        written = _apply_shot(event, shot)
+        written = apply_shot(event, shot)
         track.state["shown"] = track.best
         try:
             with transaction.atomic():
                 event.save()
         except BaseException:
-            _delete_files(written)
+            delete_files(written)
             raise
         self.counters[config.id].events += 1
         mqtt.publish_event(event, "end" if closed else "new")
@@ -342,19 +341,19 @@ class Processor:
         event = Event.objects.filter(pk=event_id).first()
         if event is None:  # deleted meanwhile (retention, an operator)
             return None
-        event.last_seen = _when(track.last_seen)
+        event.last_seen = when(track.last_seen)
         event.frames_seen = track.frames
         event.closed = closed
         if "outcome" in track.state:
             event.votes = track.state["outcome"]
-            _apply_match(event, match)  # the vote decides; a name changes only when another person's votes overtake it
+            apply_match(event, match)  # the vote decides; a name changes only when another person's votes overtake it
         old_files = []
         if shot is not None:
             old_files = event.image_names()
-            _apply_shot(event, shot)
+            apply_shot(event, shot)
             track.state["shown"] = track.best
         event.save()
-        _delete_files(old_files)
+        delete_files(old_files)
         mqtt.publish_event(event, "end" if closed else "update")
         return event
 
@@ -362,50 +361,6 @@ class Processor:
         from . import rules
 
         rules.dispatch(event, shot.face)
-
-
-def _apply_match(event: Event, match) -> None:
-    event.person = match.person if match else None
-    event.similarity = round(match.similarity, 4) if match else None
-    event.matched = match is not None
-
-
-def _apply_shot(event: Event, shot: Shot) -> list[str]:
-    """Put the shot's crop, thumbnail, full frame and metadata on the event (files written now)."""
-    face = shot.face
-    x1, y1, x2, y2 = face.detection.box
-    event.box = {"x": int(round(x1)), "y": int(round(y1)), "width": int(round(x2 - x1)), "height": int(round(y2 - y1))}
-    event.quality = shot.score
-    event.quality_details = face.quality.as_dict()
-    event.frame_height, event.frame_width = shot.frame.image.shape[:2]
-    event.embedding = face.embedding.tolist()
-    crop_jpeg = encode_jpeg(face.crop, quality=90)
-    ok, frame_jpeg = cv2.imencode(".jpg", shot.frame.image, [cv2.IMWRITE_JPEG_QUALITY, settings.FACEAPP_EVENT_FRAME_JPEG_QUALITY])
-    if not ok:
-        raise RuntimeError("could not encode the frame as JPEG")
-    written = []
-    name = f"{event.id}-{shot.frame.index}.jpg"
-    event.crop.save(name, ContentFile(crop_jpeg), save=False)
-    written.append(event.crop.name)
-    event.thumbnail.save(name, ContentFile(make_thumbnail(crop_jpeg)), save=False)
-    written.append(event.thumbnail.name)
-    event.frame.save(name, ContentFile(frame_jpeg.tobytes()), save=False)
-    written.append(event.frame.name)
-    return written
-
-
-def _delete_files(names: list[str]) -> None:
-    from django.core.files.storage import default_storage
-
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.warning("could not delete %s", name)
-
-
-def _when(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc)
 
 
 def _rounds(frames: list[Frame]) -> list[list[Frame]]:
