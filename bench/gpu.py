@@ -5,7 +5,9 @@
 
 FaceNet and ArcFace: faces/s at batch 1, 8 and 64 (`recognition.embedder.embed`, `recognition.arcface.embed`). MTCNN: whole-cascade photos/s
 (`recognition.pipeline.detect`, which downscales large photos as the server does) on each photo, and
-one P-Net pass on a 640×480 frame. Each figure is the median of timed runs after warm-up runs.
+one P-Net pass on a 640×480 frame. The batched path: `recognition.pipeline.detect_many` over 1, 16 and
+64 lfw-dev photos (one detector batch: P-Net once per level shape, R-Net and O-Net once), and
+detect + crop + FaceNet of 16 and 64 photos end to end (the GPU goal: ≥ 2,000 photos/s). Each figure is the median of timed runs after warm-up runs.
 
 On a machine with the project installed it runs with the project's settings. On a bare GPU machine
 (numpy, Pillow, OpenCV, Django and onnxruntime-gpu importable, the models in `--model-dir`) it
@@ -98,6 +100,25 @@ def bench_provider(provider: str, photos: list[Path], runs: int) -> list[tuple[s
     name = pnet.get_inputs()[0].name
     seconds = timed(lambda: pnet.run(None, {name: frame}), warmup=3, runs=runs)
     rows.append((actual, "P-Net one 640x480 pass (ms)", seconds * 1000))
+
+    # The batched path: many photos through one detector batch, then one embedding batch (detect + crop + embed).
+    lfw = sorted((ROOT.parent / "shared" / "data" / "lfw-dev").glob("*/*.jpg"))[:64]
+    if lfw:
+        faces_photos = [images.decode(p.read_bytes(), max_bytes=10 * 1024 * 1024, max_pixels=10_000_000) for p in lfw]
+        min_face, min_score = settings.FACEAPP_MIN_FACE_SIZE, settings.FACEAPP_DETECTION_THRESHOLD
+        for batch in (1, 16, 64):
+            chunk = faces_photos[:batch]
+            seconds = timed(lambda: pipeline.detect_many(chunk, min_face_size=min_face, min_score=min_score), warmup=2, runs=max(3, runs // 4))
+            rows.append((actual, f"MTCNN detect_many 250x250, batch {batch}: photos/s", batch / seconds))
+
+        def end_to_end(chunk):
+            found = pipeline.detect_many(chunk, min_face_size=min_face, min_score=min_score)
+            crops = [pipeline.describe(image, sorted(d, key=lambda x: -x.area)[:1])[0].crop for image, d in zip(chunk, found) if d]
+            embedder.embed(crops, batch_size=64)
+        for batch in (16, 64):
+            chunk = faces_photos[:batch]
+            seconds = timed(lambda: end_to_end(chunk), warmup=2, runs=max(3, runs // 4))
+            rows.append((actual, f"detect + crop + FaceNet, 250x250 batch {batch}: photos/s", batch / seconds))
 
     for photo in photos:
         image = images.decode(photo.read_bytes(), max_bytes=50 * 1024 * 1024, max_pixels=100_000_000)

@@ -224,6 +224,9 @@ FACEAPP_CAMERA_LEASE_SECONDS = env_float("FACEAPP_CAMERA_LEASE_SECONDS", 30.0)
 # A camera track is named when this many of its best shots name the same person (videostreams/voting.py).
 FACEAPP_TRACK_MIN_VOTES = env_int("FACEAPP_TRACK_MIN_VOTES", 2)
 FACEAPP_TRACK_MAX_AGE_SECONDS = env_float("FACEAPP_TRACK_MAX_AGE_SECONDS", 2.0)  # a face unseen this long ends its track
+# Optional MQTT publishing of events (videostreams/mqtt.py): mqtt://[user:password@]host[:port]; empty: off.
+FACEAPP_MQTT_URL = env_str("FACEAPP_MQTT_URL", "")
+FACEAPP_MQTT_TOPIC_PREFIX = env_str("FACEAPP_MQTT_TOPIC_PREFIX", "faceapp")
 FACEAPP_EVENT_FRAME_JPEG_QUALITY = env_int("FACEAPP_EVENT_FRAME_JPEG_QUALITY", 80)
 FACEAPP_EVENT_RETENTION_DAYS = env_float("FACEAPP_EVENT_RETENTION_DAYS", 30)
 FACEAPP_WEBHOOK_TIMEOUT_SECONDS = env_float("FACEAPP_WEBHOOK_TIMEOUT_SECONDS", 10.0)

@@ -5,8 +5,8 @@ from django.utils.html import format_html
 from .models import Camera, Event, Rule, WebhookDelivery
 
 STATUS_FIELDS = (
-    "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped", "reconnects",
-    "status_updated_at", "lease_owner", "lease_expires_at",
+    "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped", "frames_still",
+    "reconnects", "status_updated_at", "lease_owner", "lease_expires_at",
 )
 
 
@@ -20,8 +20,8 @@ class CameraAdmin(admin.ModelAdmin):
     readonly_fields = STATUS_FIELDS
     fieldsets = (
         (None, {"fields": ("name", "source", "enabled", "mode")}),
-        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "preset", "match_threshold", "watchlists",
-                                 "attributes")}),
+        ("Analysis", {"fields": ("sample_fps", "min_face_size", "min_quality", "roi", "detect_interval", "min_track_frames", "preset",
+                                  "match_threshold", "watchlists", "attributes")}),
         ("Live status (written by the runner)", {"fields": STATUS_FIELDS}),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from pgvector.django import VectorField
@@ -76,6 +77,15 @@ class Camera(models.Model):
         help_text="Face attributes estimated once per track's best shot and stored with its event (gender, age, emotion; "
                   "those without a model on this server are skipped). Empty: none.",
     )
+    detect_interval = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Moving parts next to tracked faces are searched for new faces every this many analysed frames; tracked faces "
+        "are followed in every frame and nothing is detected while nothing moves. 1: the whole picture every frame, every face embedded.",
+    )
+    min_track_frames = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="A face must be seen in this many analysed frames before its track makes an event or fires a rule.",
+    )
 
     # Live status, written by the runner that holds the lease.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STOPPED)
@@ -84,6 +94,7 @@ class Camera(models.Model):
     frames_per_second = models.FloatField(default=0.0, help_text="Frames analysed per second, recently.")
     faces_per_second = models.FloatField(default=0.0)
     frames_dropped = models.PositiveBigIntegerField(default=0, help_text="Frames dropped by the bounded queue since the runner took the camera.")
+    frames_still = models.PositiveBigIntegerField(default=0, help_text="Frames not detected on because nothing moved, since the runner took the camera.")
     reconnects = models.PositiveIntegerField(default=0, help_text="Failed opens or lost streams since the runner took the camera.")
     status_updated_at = models.DateTimeField(null=True, blank=True)
     # The lease: a runner owns the camera while lease_expires_at is in the future (see runner.claim).

@@ -1,17 +1,22 @@
 """Frames → events: the one processing path of the camera runner and of `manage.py process_video`.
 
-For a batch of frames (from one camera or several): detect faces in each frame with the same
-pipeline as the photo API (`recognition.pipeline.analyse_image`), drop faces outside the camera's
-region of interest or below its minimum quality, embed every remaining face of the whole batch in
-one FaceNet call (batching across frames and cameras is where video gains over photos: one ONNX
-run for many crops), then feed each frame's faces to its camera's tracker in time order.
+A batch of frames (from one camera or several) is taken in rounds of at most one frame per camera.
+Per round `videostreams.analysis` decides what to detect in each frame (nothing when nothing moved,
+windows around the tracked faces, the moving parts, or the whole picture: `videostreams.planning`),
+detects for every camera in one batch, crops and filters (region of interest, minimum size and
+quality). Then each frame's faces go to its camera's tracker in time order, which asks for the
+embeddings it needs: faces that start or re-find a track, and those good enough to be among the
+track's best shots (a camera with ``detect_interval`` 1 detects the whole picture and embeds every
+face of every frame: the reference the cheap path is measured against).
 
-Per track the best shot (highest quality score) is kept with the frame it came from. The camera's
-mode decides when the event is written:
+Per track the best shot (highest quality score) is kept with the frame it came from. A track makes
+no event (and fires no rule) before it has been seen in ``min_track_frames`` frames; a shorter track
+is dropped as noise (counted). The camera's mode decides when the event is written:
 
-- ``realtime``: as soon as the track's best shot matches somebody (search runs again each time the
-  best shot improves), updated with better shots later; a track that never matches becomes an
-  unknown event when it ends.
+- ``realtime``: as soon as the track's best shots name somebody (decided when the track reaches
+  ``min_track_frames``, then again when its best shot improves, at most every ``REDECIDE_SECONDS``),
+  updated with better shots later; a track that never matches becomes an unknown event when it ends.
+  A track's best shots are embedded when a decision needs them, not when they are seen.
 - ``best_shot``: one event when the track ends, from its best shot.
 
 Rules run when an event is created (`videostreams.rules.dispatch`); their failures are logged and
@@ -19,8 +24,6 @@ never stop processing.
 """
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -28,35 +31,25 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from enrollment import decision, gallery, identification
 from enrollment.models import Face as EnrolledFace
-from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
-from recognition import attributes as face_attributes
-from recognition import embedders, pipeline
-from recognition.types import Face, Quality
+from enrollment.services import current_embedding_model
+from recognition.types import Face
 
-from . import voting
+from . import analysis, mqtt, voting
+from .eventstore import apply_match, apply_shot, delete_files, when
+from .analysis import quality_score  # noqa: F401  (part of this module's interface)
 from .models import Camera, Event
+from .planning import STILL
 from .tracker import Observation, Track, Tracker
 
 logger = logging.getLogger(__name__)
 
-
-def quality_score(quality: Quality) -> float:
-    """One 0-1 figure for a face's usefulness: confident, large, sharp and frontal faces score high.
-
-    A weighted mean of four saturating parts: detection score (0.9 → 0, 1.0 → 1), face size
-    (100 px and more → 1), sharpness (Laplacian variance v → v / (v + 100)) and frontality (0° → 1,
-    60° of yaw or pitch → 0).
-    """
-    detection = min(max((quality.detection_score - 0.9) / 0.1, 0.0), 1.0)
-    size = min(quality.face_size / 100.0, 1.0)
-    sharpness = quality.sharpness / (quality.sharpness + 100.0)
-    frontal = max(0.0, 1.0 - max(abs(quality.yaw), abs(quality.pitch)) / 60.0)
-    return round(0.2 * detection + 0.25 * size + 0.25 * sharpness + 0.3 * frontal, 4)
+# A realtime event is decided again (votes, name, best shot) when its track's best shot improves, at
+# most this often: each decision embeds the new best shots and searches them.
+REDECIDE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +68,8 @@ class CameraConfig:
     watchlist_ids: tuple = ()
     source: str = ""
     attributes: tuple = ()  # face attributes estimated once per best shot (recognition.attributes.KINDS)
+    detect_interval: int = 5  # 1: the whole picture every frame, every face embedded (the reference)
+    min_track_frames: int = 1
 
     @classmethod
     def from_camera(cls, camera: Camera) -> "CameraConfig":
@@ -91,6 +86,8 @@ class CameraConfig:
             watchlist_ids=tuple(sorted(str(w.id) for w in camera.watchlists.all())),
             source=camera.source,
             attributes=tuple(camera.attributes or ()),
+            detect_interval=camera.detect_interval,
+            min_track_frames=camera.min_track_frames,
         )
 
 
@@ -106,9 +103,14 @@ class Frame:
 
 @dataclass
 class CameraCounters:
-    frames: int = 0
+    frames: int = 0  # frames taken from the queue (analysed, or skipped because nothing moved)
     faces: int = 0
     events: int = 0
+    still: int = 0  # frames in which nothing moved: no detection at all
+    full: int = 0  # frames detected whole
+    regions: int = 0  # frames detected in windows and moving parts only
+    embedded: int = 0  # faces embedded
+    short_tracks: int = 0  # tracks that ended before min_track_frames: no event
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +131,7 @@ class Processor:
         self.configs: dict[object, CameraConfig] = {}
         self.trackers: dict[object, Tracker] = {}
         self.counters: dict[object, CameraCounters] = {}
+        self.analyser = analysis.FrameAnalyser()
         self._lock = threading.Lock()  # guards configs (the runner swaps them from its own thread)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -145,48 +148,44 @@ class Processor:
 
     # --- the work --------------------------------------------------------------------------------
 
-    def analyse(self, frames: list[Frame]) -> list[list[tuple[Face, float]]]:
-        """Detect in each frame, filter, and embed all kept faces in one batch → per frame [(face, score)]."""
-        per_frame: list[list[tuple[Face, float]]] = []
-        chosen = embedders.active()
-        inputs: list[np.ndarray] = []
-        for frame in frames:
-            config = self.config(frame.camera_id)
-            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-            analysis = pipeline.analyse_image(rgb, min_face_size=config.min_face_size, with_embeddings=False)
-            kept = []
-            for face in analysis.faces:
-                if face.detection.size < config.min_face_size or not _in_roi(face, config.roi, analysis.width, analysis.height):
-                    continue
-                score = quality_score(face.quality)
-                if score >= config.min_quality:
-                    kept.append((face, score))
-            per_frame.append(kept)
-            inputs += embedders.prepare_faces(rgb, [f.detection for f, _ in kept], crops=[f.crop for f, _ in kept], chosen=chosen)
-        # One embedding batch across all the frames' faces.
-        vectors = iter(chosen.embed(inputs))
-        return [[(dataclasses.replace(face, embedding=next(vectors)), score) for face, score in kept] for kept in per_frame]
-
     def process(self, frames: list[Frame]) -> list[Event]:
         """Analyse a batch of frames and track, recognise and store what they show → events written."""
-        frames = [f for f in frames if self.config(f.camera_id) is not None]
-        if not frames:
-            return []
-        analysed = self.analyse(frames)
+        frames = sorted((f for f in frames if self.config(f.camera_id) is not None), key=lambda f: f.timestamp)
         written: list[Event] = []
-        for frame, faces in sorted(zip(frames, analysed), key=lambda pair: pair[0].timestamp):
-            counters = self.counters[frame.camera_id]
-            counters.frames += 1
+        for round_ in _rounds(frames):
+            items = [(frame, self.config(frame.camera_id), self.trackers[frame.camera_id].tracks) for frame in round_]
+            for (_, config, _), analysed in zip(items, self.analyser.analyse(items)):
+                written += self._track(config, analysed)
+        return written
+
+    def _track(self, config: CameraConfig, analysed: analysis.Analysed) -> list[Event]:
+        frame, tracker, counters = analysed.frame, self.trackers[config.id], self.counters[config.id]
+        counters.frames += 1
+        if analysed.plan.kind == STILL:
+            counters.still += 1
+            ended = tracker.hold(frame.timestamp)
+            touched = [t for t in tracker.tracks if t.last_seen == frame.timestamp]
+        else:
+            setattr(counters, analysed.plan.kind, getattr(counters, analysed.plan.kind) + 1)
+            faces = analysed.faces
             counters.faces += len(faces)
-            observations = [
-                Observation(box=face.detection.box, embedding=face.embedding, quality=score, timestamp=frame.timestamp, payload=Shot(face, frame, score))
-                for face, score in faces
-            ]
-            touched, ended = self.trackers[frame.camera_id].update(observations, frame.timestamp)
-            for track in ended:
-                written += self._safely(self._track_ended, frame.camera_id, track)
-            for track in touched:
-                written += self._safely(self._track_seen, frame.camera_id, track)
+            if config.detect_interval <= 1:  # the reference: every face embedded
+                faces = list(zip(analysis.embed(analysed.rgb, [f for f, _ in faces]), [s for _, s in faces]))
+                counters.embedded += len(faces)
+            observations = [Observation(box=face.detection.box, embedding=face.embedding, quality=score, timestamp=frame.timestamp,
+                                        payload=Shot(face, frame, score)) for face, score in faces]
+
+            def embed(needed: list[Observation]) -> None:
+                counters.embedded += len(needed)
+                for obs, face in zip(needed, analysis.embed(analysed.rgb, [o.payload.face for o in needed])):
+                    obs.embedding, obs.payload = face.embedding, Shot(face, frame, obs.quality)
+
+            touched, ended = tracker.update(observations, frame.timestamp, embed=embed, verify=analysed.plan.cut)
+        written: list[Event] = []
+        for track in ended:
+            written += self._safely(self._track_ended, config.id, track)
+        for track in touched:
+            written += self._safely(self._track_seen, config.id, track)
         return written
 
     def expire(self, now: float) -> list[Event]:
@@ -204,6 +203,7 @@ class Processor:
             if camera_id is None or cid == camera_id:
                 for track in tracker.flush():
                     written += self._safely(self._track_ended, cid, track)
+                self.analyser.forget(cid)  # the next frame starts afresh: detected whole
         return written
 
     def forget(self, camera_id) -> list[Event]:
@@ -213,6 +213,7 @@ class Processor:
             self.configs.pop(camera_id, None)
             self.trackers.pop(camera_id, None)
             self.counters.pop(camera_id, None)
+        self.analyser.forget(camera_id)
         return written
 
     # --- tracks → events -------------------------------------------------------------------------
@@ -227,10 +228,14 @@ class Processor:
 
     def _track_seen(self, camera_id, track: Track) -> Event | None:
         config = self.config(camera_id)
-        if config is None or config.mode != Camera.Mode.REALTIME or not track.best_changed:
+        if config is None or config.mode != Camera.Mode.REALTIME or track.frames < config.min_track_frames:
             return None
-        shot: Shot = track.best.payload
+        decided = track.state.get("decided_at")
+        if decided is not None and not (track.best_changed and track.last_seen - decided >= REDECIDE_SECONDS):
+            return None  # nothing new to show, or shown less than REDECIDE_SECONDS ago
+        track.state["decided_at"] = track.last_seen
         match = self._decide_track(config, track)
+        shot: Shot = track.best.payload  # after the decision, which embeds the best shots
         event_id = track.state.get("event_id")
         if event_id is None:
             if match is None:
@@ -245,17 +250,45 @@ class Processor:
         config = self.config(camera_id)
         if config is None:
             return None
-        shot: Shot = track.best.payload
         event_id = track.state.get("event_id")
         if event_id is not None:
-            return self._update_event(event_id, track, None, self._decide_track(config, track), closed=True)
+            match = self._decide_track(config, track)
+            shot: Shot = track.best.payload
+            newer = shot if track.state.get("shown") is not track.best else None  # a better shot since the last update
+            return self._update_event(event_id, track, newer, match, closed=True)
+        if track.frames < config.min_track_frames:
+            self.counters[camera_id].short_tracks += 1
+            return None
         match = self._decide_track(config, track)
+        shot = track.best.payload
         event = self._create_event(config, track, shot, match, closed=True)
         self._dispatch(event, shot)
         return event
 
+    def _embed_shots(self, camera_id, track: Track) -> None:
+        """Embed the track's best shots that are not yet (the tracker keeps them unembedded until needed)."""
+        missing = [o for o in {id(o): o for o in [*track.shots, track.best]}.values() if o.embedding is None]
+        shots: dict[int, list[Observation]] = {}  # one shot may stand for several frames (a still face held)
+        for observation in missing:
+            shots.setdefault(id(observation.payload), []).append(observation)
+        by_frame: dict[int, list[list[Observation]]] = {}
+        for same in shots.values():
+            by_frame.setdefault(id(same[0].payload.frame), []).append(same)
+        for groups in by_frame.values():
+            frame = groups[0][0].payload.frame
+            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+            for same, face in zip(groups, analysis.embed(rgb, [g[0].payload.face for g in groups])):
+                shot = Shot(face, frame, same[0].quality)
+                for observation in same:
+                    observation.embedding, observation.payload = face.embedding, shot
+                track.learn(face.embedding)
+        counters = self.counters.get(camera_id)
+        if counters is not None:
+            counters.embedded += len(shots)
+
     def _decide_track(self, config: CameraConfig, track: Track) -> gallery.Match | None:
         """The track's name by vote of its best shots (videostreams.voting); the outcome is kept for the event."""
+        self._embed_shots(config.id, track)
         faces = EnrolledFace.objects.filter(person__watchlists__in=config.watchlist_ids).distinct() if config.watchlist_ids else None
         size = gallery.gallery_size(embedding_model=self.embedding_model, faces=faces, key=config.watchlist_ids or None)
         policy = decision.policy(embedding_model=self.embedding_model, gallery_size=size, preset=config.preset or None,
@@ -287,41 +320,45 @@ class Processor:
         event = Event(
             camera_id=config.id,
             track_id=track.id,
-            first_seen=_when(track.first_seen),
-            last_seen=_when(track.last_seen),
+            first_seen=when(track.first_seen),
+            last_seen=when(track.last_seen),
             frames_seen=track.frames,
             closed=closed,
             embedding_model=self.embedding_model,
         )
-        _apply_match(event, match)
+        apply_match(event, match)
         event.votes = track.state.get("outcome", {})
-        written = _apply_shot(event, shot, config.attributes)
+        written = apply_shot(event, shot, config.attributes)
+        track.state["shown"] = track.best
         try:
             with transaction.atomic():
                 event.save()
         except BaseException:
-            _delete_files(written)
+            delete_files(written)
             raise
         self.counters[config.id].events += 1
+        mqtt.publish_event(event, "end" if closed else "new")
         return event
 
     def _update_event(self, event_id, track: Track, shot: Shot | None, match, *, closed: bool) -> Event | None:
         event = Event.objects.filter(pk=event_id).first()
         if event is None:  # deleted meanwhile (retention, an operator)
             return None
-        event.last_seen = _when(track.last_seen)
+        event.last_seen = when(track.last_seen)
         event.frames_seen = track.frames
         event.closed = closed
         if "outcome" in track.state:
             event.votes = track.state["outcome"]
-            _apply_match(event, match)  # the vote decides; a name changes only when another person's votes overtake it
+            apply_match(event, match)  # the vote decides; a name changes only when another person's votes overtake it
         old_files = []
         if shot is not None:
             old_files = event.image_names()
             config = self.config(event.camera_id)
-            _apply_shot(event, shot, config.attributes if config else ())
+            apply_shot(event, shot, config.attributes if config else ())
+            track.state["shown"] = track.best
         event.save()
-        _delete_files(old_files)
+        delete_files(old_files)
+        mqtt.publish_event(event, "end" if closed else "update")
         return event
 
     def _dispatch(self, event: Event, shot: Shot) -> None:
@@ -330,69 +367,17 @@ class Processor:
         rules.dispatch(event, shot.face)
 
 
-def _apply_match(event: Event, match) -> None:
-    event.person = match.person if match else None
-    event.similarity = round(match.similarity, 4) if match else None
-    event.matched = match is not None
-
-
-def _apply_attributes(event: Event, shot: Shot, kinds) -> None:
-    """The best shot's face attributes (those with an enabled model), once per best shot; never fails the event."""
-    if not kinds:
-        return
-    try:
-        rgb = cv2.cvtColor(shot.frame.image, cv2.COLOR_BGR2RGB)
-        found = face_attributes.estimate_faces(rgb, [shot.face.detection], kinds, strict=False)[0]
-    except Exception:
-        logger.exception("could not estimate the attributes of event %s", event.id)
-        return
-    event.gender, event.gender_score = found.gender, found.gender_score
-    event.age, event.emotion = found.age, found.emotion
-    event.attributes = found.as_dict()
-
-
-def _apply_shot(event: Event, shot: Shot, attribute_kinds=()) -> list[str]:
-    """Put the shot's crop, thumbnail, full frame, metadata and attributes on the event (files written now)."""
-    _apply_attributes(event, shot, attribute_kinds)
-    face = shot.face
-    x1, y1, x2, y2 = face.detection.box
-    event.box = {"x": int(round(x1)), "y": int(round(y1)), "width": int(round(x2 - x1)), "height": int(round(y2 - y1))}
-    event.quality = shot.score
-    event.quality_details = face.quality.as_dict()
-    event.frame_height, event.frame_width = shot.frame.image.shape[:2]
-    event.embedding = face.embedding.tolist()
-    crop_jpeg = encode_jpeg(face.crop, quality=90)
-    ok, frame_jpeg = cv2.imencode(".jpg", shot.frame.image, [cv2.IMWRITE_JPEG_QUALITY, settings.FACEAPP_EVENT_FRAME_JPEG_QUALITY])
-    if not ok:
-        raise RuntimeError("could not encode the frame as JPEG")
-    written = []
-    name = f"{event.id}-{shot.frame.index}.jpg"
-    event.crop.save(name, ContentFile(crop_jpeg), save=False)
-    written.append(event.crop.name)
-    event.thumbnail.save(name, ContentFile(make_thumbnail(crop_jpeg)), save=False)
-    written.append(event.thumbnail.name)
-    event.frame.save(name, ContentFile(frame_jpeg.tobytes()), save=False)
-    written.append(event.frame.name)
-    return written
-
-
-def _delete_files(names: list[str]) -> None:
-    from django.core.files.storage import default_storage
-
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.warning("could not delete %s", name)
-
-
-def _in_roi(face: Face, roi, width: int, height: int) -> bool:
-    if not roi:
-        return True
-    x1, y1, x2, y2 = face.detection.box
-    cx, cy = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
-    return roi[0] <= cx <= roi[2] and roi[1] <= cy <= roi[3]
-
-
-def _when(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc)
+def _rounds(frames: list[Frame]) -> list[list[Frame]]:
+    """Frames in time order → rounds holding at most one frame per camera, in the same order."""
+    rounds: list[list[Frame]] = []
+    current: list[Frame] = []
+    seen: set = set()
+    for frame in frames:
+        if frame.camera_id in seen:
+            rounds.append(current)
+            current, seen = [], set()
+        current.append(frame)
+        seen.add(frame.camera_id)
+    if current:
+        rounds.append(current)
+    return rounds

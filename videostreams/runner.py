@@ -46,6 +46,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
+from . import mqtt
 from .models import Camera
 from .processing import CameraConfig, Processor
 from .queues import FrameQueue
@@ -125,6 +126,7 @@ class Runner:
         for camera_id in list(self.readers):
             self._release(camera_id)
         self.readers.clear()
+        mqtt.close()
         connection.close()
 
     # --- ownership -------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class Runner:
                 status=Camera.Status.STARTING,
                 last_error="",
                 frames_dropped=0,
+                frames_still=0,
                 reconnects=0,
                 status_updated_at=now,
             )
@@ -228,6 +231,7 @@ class Runner:
             frames_per_second=round((frames - frames_then) / elapsed, 2),
             faces_per_second=round((faces - faces_then) / elapsed, 2),
             frames_dropped=self.queue.dropped(camera_id),
+            frames_still=counters.still if counters else 0,
             reconnects=reader.reconnects,
             status_updated_at=wall,
             lease_expires_at=wall + dt.timedelta(seconds=self.lease_seconds),

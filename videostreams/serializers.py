@@ -11,6 +11,8 @@ class CameraSerializer(serializers.ModelSerializer):
     sample_fps = serializers.FloatField(min_value=0.1, max_value=60, required=False)
     min_face_size = serializers.IntegerField(min_value=12, max_value=2000, required=False)
     min_quality = serializers.FloatField(min_value=0, max_value=1, required=False)
+    detect_interval = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    min_track_frames = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     match_threshold = serializers.FloatField(min_value=-1, max_value=1, required=False, allow_null=True)
     roi = serializers.JSONField(required=False, validators=[validate_roi], help_text="[x1, y1, x2, y2] fractions of the frame; [] for all of it.")
     attributes = serializers.JSONField(
@@ -21,13 +23,13 @@ class CameraSerializer(serializers.ModelSerializer):
         model = Camera
         fields = [
             "id", "name", "source", "enabled", "mode", "sample_fps", "min_face_size", "min_quality", "roi",
-            "match_threshold", "preset", "watchlists", "attributes",
+            "detect_interval", "min_track_frames", "match_threshold", "preset", "watchlists", "attributes",
             "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
-            "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
+            "frames_still", "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
         ]
         read_only_fields = [
             "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
-            "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
+            "frames_still", "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
         ]
 
     def validate_source(self, value):

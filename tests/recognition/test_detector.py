@@ -186,3 +186,70 @@ def test_detect_faces_uses_the_default_detector(detector, monkeypatch):
     assert faces == detector.detect(image)
     assert len(detector_module.detect_faces(image, max_faces=1)) == 1
     assert detector_module.detect_faces(image, min_face_size=400) == []
+
+
+def _same(a: list[Detection], b: list[Detection], tol: float = 1e-3) -> bool:
+    return len(a) == len(b) and all(
+        np.allclose(x.box, y.box, atol=tol) and abs(x.score - y.score) < 1e-4 for x, y in zip(a, b)
+    )
+
+
+def test_detect_many_gives_what_detect_gives_for_each_image(detector):
+    names = ["obama.jpg", "two_people.jpg", "obama_and_biden.jpg", "cameraman.jpg"]
+    images = [load_rgb("samples", n) for n in names]
+    images.append(images[1].copy())  # two images of one shape share P-Net batches
+    batched = detector.detect_many(images, min_face_size=[20, 20, 20, 20, 40])
+    for image, found, min_face in zip(images, batched, [20, 20, 20, 20, 40]):
+        assert _same(found, detector.detect(image, min_face_size=min_face))
+    assert [len(f) for f in batched] == [1, 2, 3, 1, 2]
+
+
+def test_detect_many_of_nothing_is_nothing(detector):
+    assert detector.detect_many([]) == []
+
+
+def test_max_face_size_leaves_out_larger_faces(detector):
+    image = load_rgb("samples", "obama-240p.jpg")  # one face, about 55 px wide
+    assert len(detector.detect(image, max_face_size=80)) == 1
+    assert detector.detect(image, max_face_size=25) == []
+
+
+def test_a_face_in_a_region_gets_exactly_the_box_full_detection_gives_it(detector):
+    image = load_rgb("samples", "obama_and_biden.jpg")
+    full = detector.detect(image, min_face_size=20)
+    assert len(full) == 3
+    for face in full:
+        x1, y1, x2, y2 = face.box
+        side = max(x2 - x1, y2 - y1)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        window = detector_module.Region((int(cx - 1.25 * side), int(cy - 1.25 * side), int(cx + 1.25 * side), int(cy + 1.25 * side)),
+                                        min_face_size=0.65 * side, max_face_size=1.5 * side, base_face_size=20)
+        (found,) = detector.detect_regions(image, [window])
+        assert found == face  # same box, landmarks and score, to the last bit
+
+
+def test_detect_regions_returns_the_faces_centred_in_its_regions_only(detector):
+    image = load_rgb("samples", "two_people.jpg")
+    full = detector.detect(image)
+    left = min(full, key=lambda d: d.box[0])
+    x1, y1, x2, y2 = left.box
+    half = detector_module.Region((0, 0, int((x1 + x2) / 2) + 5, image.shape[0]), min_face_size=20)
+    assert detector.detect_regions(image, [half]) == [left]
+    assert detector.detect_regions(image, [detector_module.Region((0, 0, 30, 30), min_face_size=12)]) == []
+    assert sorted(detector.detect_regions(image, [detector_module.Region((0, 0, *image.shape[1::-1]), 20)]), key=lambda d: d.box) == sorted(full, key=lambda d: d.box)
+
+
+def test_overlapping_regions_give_each_face_once(detector):
+    image = load_rgb("samples", "obama.jpg")
+    (face,) = detector.detect(image)
+    x1, y1, x2, y2 = (int(v) for v in face.box)
+    w = x2 - x1
+    regions = [detector_module.Region((x1 - w, y1 - w, x2 + w, y2 + w), min_face_size=20),
+               detector_module.Region((x1 - w // 2, y1 - w // 2, x2 + w, y2 + w), min_face_size=20)]
+    assert len(detector.detect_regions(image, regions)) == 1
+
+
+def _iou(a, b) -> float:
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)

@@ -139,3 +139,15 @@ def test_max_faces_keeps_the_largest_faces_and_still_counts_every_face(models_re
     assert largest.faces_detected == 3 and len(largest.faces) == 1
     assert largest.faces[0].detection == everything.faces[0].detection
     assert float(largest.faces[0].embedding @ everything.faces[0].embedding) > 0.9999
+
+
+def test_detect_many_gives_what_detect_gives_photo_by_photo(models_ready):
+    from recognition import pipeline
+    from tests.conftest import load_rgb
+
+    photos = [load_rgb("samples", n) for n in ("obama.jpg", "two_people.jpg", "obama-1080p.jpg", "obama-240p.jpg")]
+    batched = pipeline.detect_many(photos, min_face_size=20, min_score=0.95)
+    assert [len(b) for b in batched] == [1, 2, 1, 1]
+    for photo, found in zip(photos, batched):
+        single = pipeline.detect(photo, min_face_size=20, min_score=0.95)
+        assert [d.box for d in sorted(found, key=lambda d: d.box)] == [d.box for d in sorted(single, key=lambda d: d.box)]

@@ -1,5 +1,7 @@
 import time
 
+import numpy as np
+
 import pytest
 
 from enrollment.models import Watchlist
@@ -42,12 +44,14 @@ def test_realtime_mode_writes_the_event_as_soon_as_the_face_is_recognised_and_up
     processor = Processor()
     processor.set_config(CameraConfig.from_camera(camera))
     frames = list(frames_of(camera.id))
-    # Lin's long track begins near 2.8 s: run until shortly after.
-    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 3.5])
+    # Lin's long track begins near 2.8 s (first seen in the frame at 3.0 s, at 3 frames/s): run until it has been
+    # seen in min_track_frames (3) frames, long before it ends (near 7 s).
+    assert camera.min_track_frames == 3
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 3.9])
     live = Event.objects.filter(camera=camera, person=lin, closed=False)
     assert live.exists(), "no event while the face is still in view"
     event = live.get()
-    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 3.5])
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 3.9])
     processor.flush()
     event.refresh_from_db()
     assert event.closed and event.frames_seen > 3 and event.last_seen > event.first_seen
@@ -92,3 +96,46 @@ def test_faces_outside_the_region_of_interest_or_below_min_quality_are_ignored(m
     assert processor.counters[everything.id].faces > 0
     assert processor.counters[left.id].faces == 0 and processor.counters[strict.id].faces == 0
     assert processor.counters[left.id].frames == len(frames)
+
+
+def still_frames(camera_id, count, name="obama-480p.jpg", start=1000.0):
+    from tests.conftest import load_rgb
+
+    image = np.ascontiguousarray(load_rgb("samples", name)[:, :, ::-1])
+    return [Frame(camera_id=camera_id, image=image.copy(), timestamp=start + i * 0.2, index=i) for i in range(count)]
+
+
+def test_a_static_scene_is_detected_once_and_its_face_held_until_it_ends(models_ready):
+    camera = Camera.objects.create(name="still", source="x", mode=Camera.Mode.BEST_SHOT)
+    processor = Processor()
+    processor.set_config(CameraConfig.from_camera(camera))
+    run(processor, still_frames(camera.id, 20))
+    counters = processor.counters[camera.id]
+    assert counters.frames == 20 and counters.full == 1 and counters.still == 19 and counters.regions == 0
+    processor.flush()
+    (event,) = Event.objects.filter(camera=camera)
+    assert event.frames_seen == 20 and event.closed
+    assert counters.embedded <= 2
+
+
+def test_a_track_shorter_than_min_track_frames_makes_no_event(models_ready):
+    camera = Camera.objects.create(name="short", source="x", mode=Camera.Mode.BEST_SHOT, min_track_frames=3)
+    processor = Processor()
+    processor.set_config(CameraConfig.from_camera(camera))
+    frames = still_frames(camera.id, 2)
+    run(processor, frames)
+    processor.flush()
+    assert not Event.objects.filter(camera=camera).exists()
+    assert processor.counters[camera.id].short_tracks == 1
+    run(processor, still_frames(camera.id, 3, start=1010.0))  # the stream again after a flush: detected afresh
+    processor.flush()
+    assert Event.objects.filter(camera=camera).count() == 1
+
+
+def test_full_detection_on_every_frame_embeds_every_face(models_ready):
+    camera = Camera.objects.create(name="reference", source="x", mode=Camera.Mode.BEST_SHOT, detect_interval=1)
+    processor = Processor()
+    processor.set_config(CameraConfig.from_camera(camera))
+    run(processor, still_frames(camera.id, 4))
+    counters = processor.counters[camera.id]
+    assert counters.full == 4 and counters.still == 0 and counters.embedded == counters.faces == 4
