@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import data_path
+from tests.videostreams.conftest import clip_path
 from videostreams.models import Camera
 from videostreams.runner import Runner
 
@@ -65,7 +65,7 @@ def wait_for(condition, timeout=15.0, every=0.1):
 def test_a_failing_source_shows_its_error_and_reconnects_with_backoff_while_others_keep_running(models_ready, fast_backoff, tmp_path):
     refused = Camera.objects.create(name="refused", source=refused_url(), sample_fps=1)
     ends = Camera.objects.create(name="ends", source=short_video(tmp_path / "short.avi"), sample_fps=5)
-    good = Camera.objects.create(name="good", source=str(data_path("video", "short_hamilton_clip.mp4")), sample_fps=2)
+    good = Camera.objects.create(name="good", source=clip_path(), sample_fps=2)
     runner = Runner(refresh_seconds=0.2)
     thread = start(runner)
     try:
