@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from django.conf import settings
 
+from faceapp import metrics
+
 from . import align, detector, embedder, embedders, images, quality
 from .types import Detection, Face
 
@@ -45,6 +47,7 @@ def analyse_bytes(data: bytes, **options) -> Analysis:
     decode_ms = (time.perf_counter() - started) * 1000
     analysis = analyse_image(image, **options)
     analysis.timings_ms["decode"] = decode_ms
+    metrics.pipeline_stage_seconds.labels("decode").observe(decode_ms / 1000)
     return analysis
 
 
@@ -88,6 +91,8 @@ def analyse_image(
     timings["embed"] = (time.perf_counter() - started) * 1000
 
     faces = [Face(detection=d, crop=c, quality=q, embedding=v) for d, c, q, v in zip(detections, crops, qualities, vectors)]
+    metrics.observe_stages(timings, ("detect", "crop", "embed") if with_embeddings else ("detect", "crop"))
+    metrics.faces_detected.inc(found)
     return Analysis(width=width, height=height, faces=faces, timings_ms=timings, faces_detected=found)
 
 

@@ -32,6 +32,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from enrollment import decision, gallery, identification
+from faceapp import metrics
 from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model, encode_jpeg, make_thumbnail
 from recognition import embedders, pipeline
@@ -175,6 +176,7 @@ class Processor:
             counters = self.counters[frame.camera_id]
             counters.frames += 1
             counters.faces += len(faces)
+            metrics.camera_frames.labels(self.config(frame.camera_id).name).inc()
             observations = [
                 Observation(box=face.detection.box, embedding=face.embedding, quality=score, timestamp=frame.timestamp, payload=Shot(face, frame, score))
                 for face, score in faces
@@ -299,6 +301,7 @@ class Processor:
             _delete_files(written)
             raise
         self.counters[config.id].events += 1
+        metrics.camera_events.labels(config.name, str(event.matched).lower()).inc()
         return event
 
     def _update_event(self, event_id, track: Track, shot: Shot | None, match, *, closed: bool) -> Event | None:
