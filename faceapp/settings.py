@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -229,6 +230,8 @@ FACEAPP_WEB_WORKERS = env_int("FACEAPP_WEB_WORKERS", 2)
 FACEAPP_WEB_THREADS = env_int("FACEAPP_WEB_THREADS", 4)
 # What `manage.py serve` runs on this node: "all", or a comma list of web, worker, cameras, metrics.
 FACEAPP_ROLES = env_str("FACEAPP_ROLES", "all")
+# This node's name in camera leases and runner heartbeats (the camera's owner in the API shows it).
+FACEAPP_NODE_NAME = env_str("FACEAPP_NODE_NAME", socket.gethostname())
 
 # --- REST API -------------------------------------------------------------------------------
 # Every endpoint but health, the home page and the docs needs an API key (X-API-Key or
@@ -299,6 +302,8 @@ Q_CLUSTER = {
     "retry": FACEAPP_QUEUE_RETRY_SECONDS,
     "catch_up": False,
     "max_attempts": 3,
+    # The other queues (Q_CLUSTER_NAME=faceapp-video / faceapp-imports) run with the same settings.
+    "ALT_CLUSTERS": {},
 }
 if FACEAPP_REDIS_URL:
     Q_CLUSTER["broker_class"] = "faceapp.redis_broker.ReliableRedis"
@@ -313,6 +318,11 @@ FACEAPP_METRICS_TOKEN = env_str("FACEAPP_METRICS_TOKEN", "")
 FACEAPP_METRICS_HOST = env_str("FACEAPP_METRICS_HOST", "127.0.0.1")
 FACEAPP_METRICS_PORT = env_int("FACEAPP_METRICS_PORT", 9464)
 FACEAPP_METRICS = env_bool("FACEAPP_METRICS", True)  # whether `serve` starts the exporter
+# Multi-process metrics (gunicorn workers, queue workers, the runner): each process writes its instruments here and
+# the exporter adds them up. `serve` sets it for its children (var/prometheus unless set); made here if missing,
+# before any instrument exists.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- Logging: one line per request, carrying its request id ----------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

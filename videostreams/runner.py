@@ -45,7 +45,6 @@ import datetime as dt
 import logging
 import math
 import os
-import socket
 import threading
 import time
 import uuid
@@ -66,7 +65,8 @@ logger = logging.getLogger(__name__)
 
 
 def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """node:pid:random, the node being FACEAPP_NODE_NAME (the host name unless set)."""
+    return f"{settings.FACEAPP_NODE_NAME}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Runner:
@@ -216,7 +216,7 @@ class Runner:
         now = timezone.now()
         CameraRunner.objects.update_or_create(
             owner=self.owner,
-            defaults={"host": socket.gethostname(), "pid": os.getpid(), "seen_at": now, "cameras": len(self.readers),
+            defaults={"host": settings.FACEAPP_NODE_NAME, "pid": os.getpid(), "seen_at": now, "cameras": len(self.readers),
                       "started_at": self.started_at},
         )
         alive_since = now - dt.timedelta(seconds=self.lease_seconds)
