@@ -295,6 +295,9 @@ if FACEAPP_REDIS_URL:
 FACEAPP_QUEUE_TIMEOUT_SECONDS = env_int("FACEAPP_QUEUE_TIMEOUT_SECONDS", 600)  # a task running longer is killed
 FACEAPP_QUEUE_RETRY_SECONDS = env_int("FACEAPP_QUEUE_RETRY_SECONDS", 900)  # a task not acknowledged by then runs again
 FACEAPP_QUEUES_SEPARATE = env_bool("FACEAPP_QUEUES_SEPARATE", bool(FACEAPP_REDIS_URL))
+# An import queued with `import_faces --in-background` may run this long; on its own queue its lease is as long, so
+# a slow import is not given to a second worker (a dead worker's import resumes when the lease runs out).
+FACEAPP_IMPORT_TIMEOUT_SECONDS = env_int("FACEAPP_IMPORT_TIMEOUT_SECONDS", 6 * 3600)
 Q_CLUSTER = {
     "name": "faceapp",
     "workers": env_int("FACEAPP_QUEUE_WORKERS", 1),
@@ -302,8 +305,10 @@ Q_CLUSTER = {
     "retry": FACEAPP_QUEUE_RETRY_SECONDS,
     "catch_up": False,
     "max_attempts": 3,
-    # The other queues (Q_CLUSTER_NAME=faceapp-video / faceapp-imports) run with the same settings.
-    "ALT_CLUSTERS": {},
+    # The other queues (Q_CLUSTER_NAME=faceapp-video / faceapp-imports): imports may run for hours.
+    "ALT_CLUSTERS": {
+        "faceapp-imports": {"timeout": FACEAPP_IMPORT_TIMEOUT_SECONDS, "retry": FACEAPP_IMPORT_TIMEOUT_SECONDS + 600},
+    },
 }
 if FACEAPP_REDIS_URL:
     Q_CLUSTER["broker_class"] = "faceapp.redis_broker.ReliableRedis"

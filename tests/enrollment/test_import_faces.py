@@ -1,5 +1,6 @@
 """The import_faces command, including a real kill (SIGKILL) and a real Ctrl-C (SIGINT) of a running import."""
 import csv
+import io
 import os
 import shutil
 import signal
@@ -144,3 +145,26 @@ def test_import_faces_needs_a_folder_or_a_manifest(tmp_path):
         call_command("import_faces")
     with pytest.raises(CommandError, match="--min-quality"):
         call_command("import_faces", str(tmp_path), "--min-quality", "beauty=1")
+
+
+@pytest.mark.django_db
+def test_an_import_in_the_background_goes_to_the_imports_queue(tmp_path, settings, capsys):
+    from django_q.models import OrmQ
+
+    settings.FACEAPP_QUEUES_SEPARATE = True
+    photos = people_folder(tmp_path / "photos")
+    call_command("import_faces", str(photos), "--in-background", "--watchlist", "later")
+    assert "on the queue faceapp-imports" in capsys.readouterr().out
+    assert OrmQ.objects.filter(key="faceapp-imports").count() == 1 and OrmQ.objects.exclude(key="faceapp-imports").count() == 0
+    assert Face.objects.count() == 0  # nothing imported yet: a worker of the imports queue runs it
+
+
+@pytest.mark.django_db
+def test_a_background_import_run_by_a_worker_imports_and_writes_its_report(models_loaded, tmp_path, monkeypatch):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)  # the worker runs it here, at once
+    photos = people_folder(tmp_path / "photos")
+    call_command("import_faces", str(photos), "--in-background", "--report", str(tmp_path / "report.csv"), stdout=io.StringIO())
+    assert Face.objects.count() == IMPORTABLE and Person.objects.count() == PEOPLE_WITH_A_FACE
+    assert len(list(csv.DictReader(open(tmp_path / "report.csv")))) == 4  # the four photos without a face
