@@ -54,13 +54,25 @@ def parse_roles(values: list[str], *, queue: bool = True, cameras: bool = True, 
 
 
 def metrics_dir() -> Path:
-    """This node's PROMETHEUS_MULTIPROC_DIR (the operator's, else var/prometheus), emptied for this run."""
+    """This node's PROMETHEUS_MULTIPROC_DIR (the operator's, else var/prometheus), without the files of processes
+    that are gone (counter_<pid>.db, ...). Files of live processes stay: other roles' `serve` may share the folder."""
     directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.VAR_DIR / "prometheus")
-    if directory.exists():
-        for stale in directory.glob("*.db"):
-            stale.unlink()
     directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
     return directory
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Command(BaseCommand):
