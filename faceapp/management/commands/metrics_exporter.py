@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -44,7 +44,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.FACEAPP_METRICS_PORT, help="Port (default: FACEAPP_METRICS_PORT, 9464).")
 
     def handle(self, *args, host, port, **options):
-        server = ThreadingHTTPServer((host, port), MetricsHandler)
+        try:
+            server = ThreadingHTTPServer((host, port), MetricsHandler)
+        except OSError as exc:
+            raise CommandError(f"cannot serve metrics on {host}:{port}: {exc} (set FACEAPP_METRICS_PORT)") from None
         server.daemon_threads = True
         stop = threading.Event()
 

@@ -147,11 +147,16 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         exit_code = 0
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping.")
-                    exit_code = child.returncode or 1
-                    stopping = True
+            for name, child in list(children.items()):
+                if child.poll() is None:
+                    continue
+                if name == "metrics":  # the exporter is not worth stopping the node for (e.g. its port is taken)
+                    self.stderr.write(f"the metrics exporter exited with code {child.returncode}; serving on without it.")
+                    del children[name]
+                    continue
+                self.stderr.write(f"{name} exited with code {child.returncode}; stopping.")
+                exit_code = child.returncode or 1
+                stopping = True
             time.sleep(0.5)
         for child in children.values():
             if child.poll() is None:
