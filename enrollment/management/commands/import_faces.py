@@ -148,11 +148,14 @@ class Command(BaseCommand):
         from faceapp import taskqueue
 
         options = {k: v for k, v in asdict(import_options).items() if k != "source_label"}
-        task_id = taskqueue.enqueue(
-            "imports", "enrollment.tasks.run_import", str(source.resolve()), manifest=manifest, options=options,
-            report=str(Path(report).resolve()) if report else None,
-            task_name=f"import {source}", timeout=settings.FACEAPP_IMPORT_TIMEOUT_SECONDS,
-        )
+        try:
+            task_id = taskqueue.enqueue(
+                "imports", "enrollment.tasks.run_import", str(source.resolve()), manifest=manifest, options=options,
+                report=str(Path(report).resolve()) if report else None,
+                task_name=f"import {source}", timeout=settings.FACEAPP_IMPORT_TIMEOUT_SECONDS,
+            )
+        except Exception as exc:  # the broker (Redis) is unreachable: say so, nothing was queued
+            raise CommandError(f"Could not queue the import ({type(exc).__name__}: {exc}); nothing was queued.") from None
         self.stdout.write(
             f"Queued the import of {source} as task {task_id} on the queue "
             f"{taskqueue.queue_name('imports')}; the worker logs its summary and writes the report."
