@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
+from faceapp import broadcast
 from recognition import calibration, embedders, quality
 from recognition.manifest import read_manifest
 
@@ -125,6 +126,7 @@ _lock = threading.Lock()
 
 
 def _cached(key, compute):
+    broadcast.listen("gallery", forget_cached)  # enrolments on other nodes clear this cache at once (with Redis)
     now = time.monotonic()
     with _lock:
         hit = _cache.get(key)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faceapp import metrics
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
 from recognition import embedders, pipeline
@@ -153,12 +154,14 @@ def identify(image: bytes, *, limit: int = 1, threshold: float | None = None, pr
 def search_face(face: Face, *, policy: decision.Policy, embedding_model: str, limit: int = 1, faces=None) -> Identified:
     """One face against the gallery, decided: the shared step of identify, recognise_user, the UI and cameras."""
     normalise_k = policy.normalisation.k if policy.normalisation else None
-    found = gallery.search_people(face.embedding, embedding_model=embedding_model, limit=max(limit, 1), faces=faces,
-                                  normalise_k=normalise_k)
+    with metrics.stage_timer("search"):
+        found = gallery.search_people(face.embedding, embedding_model=embedding_model, limit=max(limit, 1), faces=faces,
+                                      normalise_k=normalise_k)
     matches = found.matches
     nearest = matches[0] if matches else None
     verdict = decision.decide(nearest.similarity if nearest else None, policy, face_quality=face.quality.as_dict(),
                               normalised_score=nearest.normalised_score if nearest else None)
+    metrics.identifications.labels(verdict.verdict).inc()
     named = [m for m in matches if decision.decide(m.similarity, policy, normalised_score=m.normalised_score,
                                                    face_quality=face.quality.as_dict()).named] if verdict.named else []
     return Identified(face=face, candidates=named[:limit], decision=verdict, nearest=nearest, probe_stats=found.probe)

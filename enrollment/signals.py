@@ -20,8 +20,12 @@ def delete_face_files(sender, instance: Face, **kwargs):
 @receiver(post_save, sender=Face)
 @receiver(post_delete, sender=Face)
 def gallery_changed(sender, **kwargs):
-    """The decision's threshold depends on the gallery's size: this process counts again at its next search
-    (other processes within decision.CACHE_SECONDS)."""
+    """The decision's threshold depends on the gallery's size: this process counts again at its next search, and
+    the others (every node's, through faceapp.broadcast when Redis is configured; else within
+    decision.CACHE_SECONDS) once the change commits."""
+    from faceapp import broadcast
+
     from . import decision
 
     decision.forget_cached()
+    transaction.on_commit(lambda: broadcast.publish("gallery"))

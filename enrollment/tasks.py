@@ -1,6 +1,10 @@
-"""Background tasks run by django-q2 (scheduled by migrations)."""
+"""Background tasks run by django-q2: the expiry sweep (scheduled by a migration), and imports queued with
+`import_faces --in-background` (the imports queue, so that a big import never holds up the cameras' work)."""
+import datetime as dt
 import logging
+from pathlib import Path
 
+from . import importing
 from .services import delete_expired_pending
 
 logger = logging.getLogger(__name__)
@@ -18,3 +22,23 @@ def refresh_cohort_statistics() -> int:
     from .cohort import refresh_stale
 
     return refresh_stale()
+
+
+def run_import(source: str, *, manifest: bool, options: dict, report: str | None = None) -> dict:
+    """Import a folder (or a manifest) as `import_faces` does, on a worker; → the summary's counts.
+
+    Imports are idempotent and resumable, so a task given again after its worker died (the broker's lease ran
+    out) continues where the dead one stopped. The report of photos not imported is written to `report` (default:
+    import-report-<UTC time>.csv in the worker's current folder) and its path logged."""
+    path = Path(source)
+    entries = importing.entries_from_manifest(path) if manifest else importing.entries_from_folder(path)
+    summary = importing.import_entries(entries, importing.ImportOptions(**options, source_label=str(path.resolve())))
+    counts = {reason: count for reason, count in summary.counts.items() if count}
+    logger.info("import of %s: %d of %d photos in %.1f s; %s; people created: %d", source, summary.processed,
+                summary.total, summary.seconds, counts, summary.people_created)
+    written = None
+    if summary.not_imported:
+        written = Path(report or f"import-report-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.csv")
+        importing.write_report(summary.not_imported, written)
+        logger.info("import of %s: report of the %d photos not imported: %s", source, len(summary.not_imported), written)
+    return {"counts": counts, "people_created": summary.people_created, "report": str(written) if written else None}

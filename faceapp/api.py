@@ -11,6 +11,8 @@ import logging
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -71,6 +73,11 @@ def exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header
         return response
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        # Redis holds the shared throttle counts and caches: without it a request is refused clearly, never let
+        # through uncounted, and the node stays up for when it returns.
+        logger.error("redis unavailable: %s", exc)
+        return Response(error_body(503, "redis_unavailable", "A shared service is unavailable; try again shortly."), status=503)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("database unavailable: %s", exc)
         return Response(error_body(503, "database_unavailable", "The database is unavailable; try again shortly."), status=503)

@@ -6,3 +6,13 @@ def post_worker_init(worker):
     from recognition.warmup import warm_up
 
     warm_up()
+
+
+def child_exit(server, worker):
+    # Multi-process metrics: a worker that exits leaves its live gauges behind unless marked dead.
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "faceapp.requestid.RequestIdMiddleware",
+    "faceapp.metrics.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -238,6 +240,10 @@ FACEAPP_HOST = env_str("HOST", "127.0.0.1")
 FACEAPP_PORT = env_int("PORT", 8000)
 FACEAPP_WEB_WORKERS = env_int("FACEAPP_WEB_WORKERS", 2)
 FACEAPP_WEB_THREADS = env_int("FACEAPP_WEB_THREADS", 4)
+# What `manage.py serve` runs on this node: "all", or a comma list of web, worker, cameras, metrics.
+FACEAPP_ROLES = env_str("FACEAPP_ROLES", "all")
+# This node's name in camera leases and runner heartbeats (the camera's owner in the API shows it).
+FACEAPP_NODE_NAME = env_str("FACEAPP_NODE_NAME", socket.gethostname())
 
 # --- REST API -------------------------------------------------------------------------------
 # Every endpoint but health, the home page and the docs needs an API key (X-API-Key or
@@ -277,28 +283,87 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Background work (django-q2, the database as broker: nothing else to run) -----------------
+# --- Redis (optional: several nodes) ----------------------------------------------------------
+# Unset: one machine, as before (the database is the queue broker, caches and throttle counts are per process).
+# Set (redis://host:6379/0): the queues, the cache (throttle counts, gallery sizes) and configuration-change
+# broadcasts go through Redis and are shared by every node (faceapp/taskqueue.py, faceapp/broadcast.py).
+FACEAPP_REDIS_URL = env_str("FACEAPP_REDIS_URL", "")
+FACEAPP_REDIS_PREFIX = env_str("FACEAPP_REDIS_PREFIX", "faceapp")  # every key starts with it: several sites per Redis
+if FACEAPP_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": FACEAPP_REDIS_URL,
+            "KEY_PREFIX": FACEAPP_REDIS_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+
+# --- Background work (django-q2) ---------------------------------------------------------------
+# Three queues, so that a big import never starves the cameras' work: "faceapp" (housekeeping: the schedules),
+# "faceapp-video" (work from cameras: webhook deliveries) and "faceapp-imports" (bulk imports). Without Redis one
+# worker cluster on the database broker takes them all, as before; with Redis each queue has its own workers
+# (`manage.py serve --role worker`), on a broker that gives a task back when its worker dies (faceapp/redis_broker.py).
+FACEAPP_QUEUE_TIMEOUT_SECONDS = env_int("FACEAPP_QUEUE_TIMEOUT_SECONDS", 600)  # a task running longer is killed
+FACEAPP_QUEUE_RETRY_SECONDS = env_int("FACEAPP_QUEUE_RETRY_SECONDS", 900)  # a task not acknowledged by then runs again
+FACEAPP_QUEUES_SEPARATE = env_bool("FACEAPP_QUEUES_SEPARATE", bool(FACEAPP_REDIS_URL))
+# An import queued with `import_faces --in-background` may run this long; on its own queue its lease is as long, so
+# a slow import is not given to a second worker (a dead worker's import resumes when the lease runs out).
+FACEAPP_IMPORT_TIMEOUT_SECONDS = env_int("FACEAPP_IMPORT_TIMEOUT_SECONDS", 6 * 3600)
 Q_CLUSTER = {
     "name": "faceapp",
     "workers": env_int("FACEAPP_QUEUE_WORKERS", 1),
-    "timeout": 600,
-    "retry": 900,
-    "orm": "default",
+    "timeout": FACEAPP_QUEUE_TIMEOUT_SECONDS,
+    "retry": FACEAPP_QUEUE_RETRY_SECONDS,
     "catch_up": False,
     "max_attempts": 3,
+    # The other queues (Q_CLUSTER_NAME=faceapp-video / faceapp-imports): imports may run for hours.
+    "ALT_CLUSTERS": {
+        "faceapp-imports": {"timeout": FACEAPP_IMPORT_TIMEOUT_SECONDS, "retry": FACEAPP_IMPORT_TIMEOUT_SECONDS + 600},
+    },
 }
+if FACEAPP_REDIS_URL:
+    Q_CLUSTER["broker_class"] = "faceapp.redis_broker.ReliableRedis"
+    Q_CLUSTER["redis"] = FACEAPP_REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Metrics and health (faceapp/metrics) ---------------------------------------------------
+# /metrics on the web port needs `Authorization: Bearer <FACEAPP_METRICS_TOKEN>` (unset: not served there);
+# `serve` also runs the exporter on FACEAPP_METRICS_HOST:FACEAPP_METRICS_PORT (loopback by default).
+FACEAPP_METRICS_TOKEN = env_str("FACEAPP_METRICS_TOKEN", "")
+FACEAPP_METRICS_HOST = env_str("FACEAPP_METRICS_HOST", "127.0.0.1")
+FACEAPP_METRICS_PORT = env_int("FACEAPP_METRICS_PORT", 9464)
+FACEAPP_METRICS = env_bool("FACEAPP_METRICS", True)  # whether `serve` starts the exporter
+# Multi-process metrics (gunicorn workers, queue workers, the runner): each process writes its instruments here and
+# the exporter adds them up. `serve` sets it for its children (var/prometheus unless set); made here if missing,
+# before any instrument exists.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- Logging: one line per request, carrying its request id ----------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "plain" (default) or "json": one JSON object per line (time, level, logger, request_id, message, and the
+# exception's traceback), for log collectors.
+FACEAPP_LOG_FORMAT = env_str("FACEAPP_LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "faceapp.requestid.RequestIdLogFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if FACEAPP_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

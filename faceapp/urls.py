@@ -8,7 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from enrollment import search_views
 from enrollment import views as enrollment
 from enrollment.admin_views import models_page
-from faceapp.views import health_view, home_view
+from faceapp.metrics.views import metrics_view
+from faceapp.views import health_live_view, health_view, home_view
 from recognition import views as recognition
 from videostreams.urls import api_router as video_api
 
@@ -20,6 +21,8 @@ class SchemaView(SpectacularAPIView):
 
 api_v1 = [
     path("health", health_view, name="health"),
+    path("health/live", health_live_view, name="health-live"),
+    path("health/ready", health_view, name="health-ready"),
     # The seed API (open without a key while FACEAPP_SEED_API_OPEN is on).
     path("recognise_user", search_views.recognise_user, name="recognise_user"),
     path("add_user", enrollment.add_user, name="add_user"),
@@ -44,6 +47,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", home_view, name="home"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -7,11 +7,23 @@ from rest_framework.response import Response
 
 from faceapp.api import error_body
 from faceapp.schema import ErrorEnvelope
-from faceapp.health import health
+from faceapp.health import health, liveness
 
 
 @extend_schema(
-    summary="Readiness of the database, pgvector and the models (no key needed)",
+    summary="Liveness: this process answers (no dependency checked; no key needed)",
+    responses={200: inline_serializer("Liveness", {"status": serializers.ChoiceField(choices=["ok"])})},
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def health_live_view(request):
+    return Response(liveness())
+
+
+@extend_schema(
+    summary="Readiness of the database, pgvector, the models and Redis if configured (no key needed); also at /health/ready",
     responses={
         200: inline_serializer("Health", {"status": serializers.ChoiceField(choices=["ok"])}),
         503: OpenApiResponse(ErrorEnvelope, description="Not ready: the envelope (`not_ready`) plus each part's state."),

@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 from django.conf import settings
 
+from faceapp import metrics
+
 from . import align, detector, embedder, embedders, images, quality
 from . import attributes as face_attributes
 from . import liveness as face_liveness
@@ -48,6 +50,7 @@ def analyse_bytes(data: bytes, **options) -> Analysis:
     decode_ms = (time.perf_counter() - started) * 1000
     analysis = analyse_image(image, **options)
     analysis.timings_ms["decode"] = decode_ms
+    metrics.pipeline_stage_seconds.labels("decode").observe(decode_ms / 1000)
     return analysis
 
 
@@ -112,6 +115,8 @@ def analyse_image(
 
     faces = [dataclasses.replace(f, embedding=v, attributes=a, liveness=live)
              for f, v, a, live in zip(faces, vectors, found_attributes, found_liveness)]
+    metrics.observe_stages(timings, ("detect", "crop", "embed") if with_embeddings else ("detect", "crop"))
+    metrics.faces_detected.inc(found)
     return Analysis(width=width, height=height, faces=faces, timings_ms=timings, faces_detected=found)
 
 

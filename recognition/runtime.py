@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
+
+from faceapp import metrics
 
 from .exceptions import ModelUnavailable
 
@@ -92,11 +95,13 @@ def _create_session(name: str):
         options.log_severity_level = 3
         ort.set_default_logger_severity(3)
     providers = provider_options(resolve_providers(), name)
+    started = time.perf_counter()
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # a corrupt file or a provider that fails to initialise
         logger.exception("could not load model %s", path)
         raise ModelUnavailable(f"Model {path.name} could not be loaded.") from exc
+    metrics.model_load_seconds.labels(name).set(time.perf_counter() - started)
     logger.info("loaded %s with providers %s", path.name, session.get_providers())
     return session
 

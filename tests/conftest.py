@@ -1,20 +1,59 @@
-"""Shared test fixtures: the real photos in ../shared/data and the real models."""
+"""Shared test fixtures: the committed photos and clip in tests/fixtures/data, the real models, and (optional)
+the larger data set in ../shared/data for the broader tests."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-DATA_DIR = (Path(__file__).resolve().parent.parent.parent / "shared" / "data").resolve()
+# Committed with the repository (tests/fixtures/README.md: where each file comes from, its licence): the core
+# suite needs nothing else, so a missing file here is a broken checkout and fails the test.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures" / "data"
+# lfw-dev and the other shared photos: broader tests (accuracy, imports at scale) that skip, saying so, without it.
+SHARED_DATA_DIR = Path(
+    os.environ.get("FACEAPP_TEST_SHARED_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+).resolve()
 
 
 def data_path(*parts: str) -> Path:
-    path = DATA_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"test data {path} is not here (it lives in ../shared/data beside the repo)")
+    """A committed test file (samples/, nonfaces/, video/): it must be there."""
+    path = FIXTURES_DIR.joinpath(*parts)
+    assert path.exists(), f"test fixture {path} is missing from the checkout (tests/fixtures/README.md lists them)"
     return path
+
+
+def shared_data_path(*parts: str) -> Path:
+    """A file of the optional shared data set (../shared/data, or FACEAPP_TEST_SHARED_DATA): skip without it."""
+    path = SHARED_DATA_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared test data {path} is not here (../shared/data beside the repo; the core suite does not need it)")
+    return path
+
+
+# A folder-per-person photo collection made of the committed photos, for the import tests: 13 photos of 5 folders,
+# 4 of them without a face (so 9 importable faces of 4 people; "Nobody_Here" holds only a photo without a face).
+PEOPLE_PHOTOS = {
+    "Barack_Obama": ("samples/obama.jpg", "samples/obama2.jpg", "samples/obama3.jpg", "samples/obama-480p.jpg", "samples/obama_partial_face.jpg"),
+    "Joe_Biden": ("samples/biden.jpg", "samples/biden_biden2.jpg", "nonfaces/text.jpg"),
+    "Eileen_Collins": ("samples/astronaut.jpg", "nonfaces/rocket.jpg"),
+    "Nobody_Here": ("nonfaces/cat.jpg",),
+    "The_Cameraman": ("samples/cameraman.jpg", "nonfaces/coffee.jpg"),
+}
+PEOPLE_WITHOUT_FACE = {"text.jpg", "rocket.jpg", "cat.jpg", "coffee.jpg"}
+
+
+def people_folder(root: Path, people=tuple(PEOPLE_PHOTOS)) -> Path:
+    """Copy the committed photos of `people` into root/<Person_Name>/ (a folder per person, as import_faces reads)."""
+    import shutil
+
+    for person in people:
+        (root / person).mkdir(parents=True, exist_ok=True)
+        for relative in PEOPLE_PHOTOS[person]:
+            shutil.copy(data_path(*relative.split("/")), root / person / Path(relative).name)
+    return root
 
 
 def load_rgb(*parts: str) -> np.ndarray:
@@ -68,7 +107,7 @@ def lfw_embeddings(models_ready):
     """{person: [(file name, 512-d vector)]} for every lfw-dev photo with a face (largest face), computed once."""
     from recognition import pipeline
 
-    root = data_path("lfw-dev")
+    root = shared_data_path("lfw-dev")
     result: dict[str, list[tuple[str, np.ndarray]]] = {}
     for person_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for photo in sorted(person_dir.glob("*.jpg")):

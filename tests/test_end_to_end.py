@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from tests.conftest import data_path
+from tests.conftest import shared_data_path
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def photo(path):
 
 
 def photos_of(name):
-    return sorted(data_path("lfw-dev", name).glob("*.jpg"))
+    return sorted(shared_data_path("lfw-dev", name).glob("*.jpg"))
 
 
 def test_an_integrator_enrols_identifies_verifies_and_deletes(models_ready, django_capture_on_commit_callbacks):

@@ -280,3 +280,21 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.url} ({self.status})"
+
+
+class CameraRunner(models.Model):
+    """A live camera runner (run_cameras), renewed at each of its refreshes: the runners count one another to take
+    an even share of the cameras, and a runner unseen for a lease's length is gone (its cameras are taken over)."""
+
+    owner = models.CharField(max_length=200, primary_key=True)  # the lease owner it writes on its cameras
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+    cameras = models.PositiveIntegerField(default=0, help_text="Cameras it held at its last refresh.")
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self):
+        return self.owner

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import transaction
 
 from enrollment import decision, gallery, identification
+from faceapp import metrics
 from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model
 from recognition.types import Face
@@ -161,6 +162,7 @@ class Processor:
     def _track(self, config: CameraConfig, analysed: analysis.Analysed) -> list[Event]:
         frame, tracker, counters = analysed.frame, self.trackers[config.id], self.counters[config.id]
         counters.frames += 1
+        metrics.camera_frames.labels(config.name).inc()
         if analysed.plan.kind == STILL:
             counters.still += 1
             ended = tracker.hold(frame.timestamp)
@@ -338,6 +340,7 @@ class Processor:
             raise
         self.counters[config.id].events += 1
         mqtt.publish_event(event, "end" if closed else "new")
+        metrics.camera_events.labels(config.name, str(event.matched).lower()).inc()
         return event
 
     def _update_event(self, event_id, track: Track, shot: Shot | None, match, *, closed: bool) -> Event | None:

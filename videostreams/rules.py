@@ -14,9 +14,9 @@ import logging
 
 from django.db.models import Q
 from django.urls import reverse
-from django_q.tasks import async_task
 
 from enrollment.services import create_pending
+from faceapp import taskqueue
 from recognition.types import Face
 
 from .models import Event, Rule, WebhookDelivery
@@ -85,7 +85,12 @@ class WebhookAction:
 
     def notify(self, rule: Rule, event: Event, face: Face | None) -> WebhookDelivery:
         delivery = WebhookDelivery.objects.create(rule=rule, event=event, url=rule.webhook_url, payload=event_payload(event, rule))
-        async_task("videostreams.tasks.deliver_webhook", str(delivery.id), task_name=f"webhook {delivery.id}")
+        # The row is the work; the queued task only wakes a worker for it. Should the broker be unreachable, the
+        # housekeeping sweep (tasks.requeue_stale_deliveries) queues the delivery again: it is never lost.
+        try:
+            taskqueue.enqueue("video", "videostreams.tasks.deliver_webhook", str(delivery.id), task_name=f"webhook {delivery.id}")
+        except Exception as exc:
+            logger.warning("webhook %s not queued now (%s); the housekeeping sweep will queue it", delivery.id, exc)
         return delivery
 
 

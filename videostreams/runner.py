@@ -24,19 +24,27 @@ flooding, or stalled) never holds up the others.
 Ownership: a runner claims a camera with a conditional UPDATE (enabled, and no lease or an expired
 one or its own) that must change exactly one row, and renews the lease each time it writes the
 camera's status; a runner that finds its lease taken stops that camera. Two runner processes
-therefore never read one camera, and a crashed runner's cameras are taken over when its leases
-expire.
+therefore never read one camera.
 
-Every FACEAPP_CAMERA_REFRESH_SECONDS the runner re-reads the camera table: new or enabled cameras
-start, disabled or deleted ones stop, edited ones take their new settings (a new source restarts
-the reader). No restart is needed.
+Sharing (several runners, on one machine or many): each runner writes a heartbeat (CameraRunner) at
+every refresh and holds at most its fair share, ceil(enabled cameras / live runners). A new runner
+makes the others' share smaller: they hand back what is above it (and broadcast, so that it is
+taken at once), and it claims free cameras up to its share. A runner that dies stops renewing: its
+heartbeat and its leases run out within FACEAPP_CAMERA_LEASE_SECONDS, the others' share grows and
+they take its cameras over. A runner that stops cleanly releases its cameras at once. The owner of
+each camera is its `lease_owner` (host:pid:id), in the API and the admin.
+
+Every FACEAPP_CAMERA_REFRESH_SECONDS the runner re-reads the camera table, and at once when a
+"cameras" broadcast arrives (faceapp/broadcast.py: a camera or rule changed on any node): new or
+enabled cameras start, disabled or deleted ones stop, edited ones take their new settings (a new
+source restarts the reader). No restart is needed.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
-import socket
 import threading
 import time
 import uuid
@@ -46,8 +54,10 @@ from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
+from faceapp import broadcast, metrics
+
 from . import mqtt
-from .models import Camera
+from .models import Camera, CameraRunner, Event
 from .processing import CameraConfig, Processor
 from .queues import FrameQueue
 from .sources import CameraReader
@@ -56,7 +66,8 @@ logger = logging.getLogger(__name__)
 
 
 def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """node:pid:random, the node being FACEAPP_NODE_NAME (the host name unless set)."""
+    return f"{settings.FACEAPP_NODE_NAME}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Runner:
@@ -78,11 +89,13 @@ class Runner:
         self._processor = processor
         self.readers: dict[object, CameraReader] = {}
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a "cameras" broadcast (a camera or rule changed on any node)
         self._forget: list = []  # cameras the processing thread must flush and drop
         self._forget_lock = threading.Lock()
         self._rates: dict[object, tuple[float, int, int]] = {}  # camera → (time, frames, faces) at last status
         self._processing_thread: threading.Thread | None = None
         self.processing_errors = 0
+        self.started_at = timezone.now()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -100,6 +113,7 @@ class Runner:
     def run_forever(self) -> None:
         """Start, then refresh every refresh_seconds until stop() is called; then shut down cleanly."""
         self.start()
+        broadcast.listen("cameras", self._wake.set)
         try:
             while not self._stop.is_set():
                 try:
@@ -107,13 +121,15 @@ class Runner:
                 except Exception:
                     logger.exception("camera refresh failed; retrying")
                     close_old_connections()
-                self._stop.wait(self.refresh_seconds)
+                self._wake.wait(self.refresh_seconds)
+                self._wake.clear()
         finally:
             self.shutdown()
 
     def stop(self) -> None:
         """Ask run_forever to return (safe from a signal handler or another thread)."""
         self._stop.set()
+        self._wake.set()
 
     def shutdown(self) -> None:
         self._stop.set()
@@ -123,9 +139,13 @@ class Runner:
             reader.join(timeout=settings.FACEAPP_CAMERA_OPEN_TIMEOUT_SECONDS + 1)
         if self._processing_thread is not None:
             self._processing_thread.join(timeout=60)
-        for camera_id in list(self.readers):
+        held = list(self.readers)
+        for camera_id in held:
             self._release(camera_id)
         self.readers.clear()
+        CameraRunner.objects.filter(owner=self.owner).delete()
+        if held:
+            broadcast.publish("cameras")  # the other runners take these cameras at once
         mqtt.close()
         connection.close()
 
@@ -149,9 +169,14 @@ class Runner:
                 status_updated_at=now,
             )
         )
+        if changed == 1:
+            metrics.runner_leases.labels("taken").inc()
+            # Events a runner that died left open (its tracks ended with it) are closed by the one taking over.
+            Event.objects.filter(camera_id=camera_id, closed=False).update(closed=True)
         return changed == 1
 
     def _release(self, camera_id) -> None:
+        metrics.runner_leases.labels("released").inc()
         Camera.objects.filter(pk=camera_id, lease_owner=self.owner).update(
             lease_owner="",
             lease_expires_at=None,
@@ -164,21 +189,18 @@ class Runner:
     # --- the refresh -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Sync with the camera table: start, stop, reconfigure; write status and renew leases."""
+        """Sync with the camera table: start, stop, reconfigure; write status and renew leases; keep a fair share."""
         close_old_connections()
+        share = self._heartbeat()
         cameras = {c.id: c for c in Camera.objects.filter(enabled=True).prefetch_related("watchlists")}
         for camera_id in list(self.readers):
             if camera_id not in cameras:
                 logger.info("camera %s disabled or deleted: stopping it", self.readers[camera_id].config.name)
                 self._stop_camera(camera_id)
                 self._release(camera_id)
-        for camera_id, camera in cameras.items():
-            config = CameraConfig.from_camera(camera)
-            reader = self.readers.get(camera_id)
-            if reader is None:
-                if self.claim(camera_id):
-                    self._start_camera(config)
-                continue
+        for camera_id in list(self.readers):
+            config = CameraConfig.from_camera(cameras[camera_id])
+            reader = self.readers[camera_id]
             if config.source != reader.config.source:
                 logger.info("camera %s has a new source: restarting its reader", config.name)
                 self._stop_camera(camera_id)
@@ -188,7 +210,38 @@ class Runner:
                 self.processor.set_config(config)
             if not self._write_status(camera_id):
                 logger.warning("camera %s: lease lost to another runner; stopping it here", config.name)
+                metrics.runner_leases.labels("lost").inc()
                 self._stop_camera(camera_id)
+        self._rebalance(cameras, share)
+
+    def _heartbeat(self) -> int:
+        """Say this runner is alive; → its fair share of the enabled cameras: ceil(cameras / live runners)."""
+        now = timezone.now()
+        CameraRunner.objects.update_or_create(
+            owner=self.owner,
+            defaults={"host": settings.FACEAPP_NODE_NAME, "pid": os.getpid(), "seen_at": now, "cameras": len(self.readers),
+                      "started_at": self.started_at},
+        )
+        alive_since = now - dt.timedelta(seconds=self.lease_seconds)
+        CameraRunner.objects.filter(seen_at__lt=now - dt.timedelta(seconds=10 * self.lease_seconds)).delete()
+        runners = max(1, CameraRunner.objects.filter(seen_at__gte=alive_since).count())
+        enabled = Camera.objects.filter(enabled=True).count()
+        return math.ceil(enabled / runners)
+
+    def _rebalance(self, cameras: dict, share: int) -> None:
+        """Hand back what is above the share (the latest started first), then claim free cameras up to it."""
+        excess = list(self.readers)[share:]
+        for camera_id in excess:
+            logger.info("camera %s handed back: this runner holds more than its share (%d)", self.readers[camera_id].config.name, share)
+            self._stop_camera(camera_id)
+            self._release(camera_id)
+        if excess:
+            broadcast.publish("cameras")  # the others take them at once (else at their next refresh)
+        for camera_id, camera in cameras.items():
+            if len(self.readers) >= share:
+                break
+            if camera_id not in self.readers and self.claim(camera_id):
+                self._start_camera(CameraConfig.from_camera(camera))
 
     def _start_camera(self, config: CameraConfig) -> None:
         self.processor.set_config(config)
@@ -257,6 +310,7 @@ class Runner:
                     processor.expire(time.time())
                 except Exception:
                     self.processing_errors += 1
+                    metrics.runner_processing_errors.inc()
                     logger.exception("frame processing failed; going on with the next frames")
                     close_old_connections()
                     time.sleep(0.5)

@@ -25,11 +25,11 @@ class CameraSerializer(serializers.ModelSerializer):
             "id", "name", "source", "enabled", "mode", "sample_fps", "min_face_size", "min_quality", "roi",
             "detect_interval", "min_track_frames", "match_threshold", "preset", "watchlists", "attributes",
             "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
-            "frames_still", "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
+            "frames_still", "reconnects", "status_updated_at", "lease_owner", "lease_expires_at", "created_at", "updated_at",
         ]
         read_only_fields = [
             "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped",
-            "frames_still", "reconnects", "status_updated_at", "lease_owner", "created_at", "updated_at",
+            "frames_still", "reconnects", "status_updated_at", "lease_owner", "lease_expires_at", "created_at", "updated_at",
         ]
 
     def validate_source(self, value):

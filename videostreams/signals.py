@@ -2,14 +2,19 @@
 
 As for enrolled faces (enrollment/signals.py), this runs on every deletion path: one event, a queryset,
 the cascade from a deleted camera, the admin, the retention task.
+
+And a camera or rule changed anywhere (API, admin, another node) is broadcast, so that every camera runner looks
+again at once instead of at its next refresh (faceapp.broadcast; without Redis the refresh alone does it).
 """
 import contextlib
 
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Event
+from faceapp import broadcast
+
+from .models import Camera, Event, Rule
 
 
 @receiver(post_delete, sender=Event)
@@ -23,3 +28,21 @@ def delete_event_files(sender, instance: Event, **kwargs):
                 storage.delete(name)
 
     transaction.on_commit(delete)
+
+
+@receiver(post_save, sender=Camera)
+@receiver(post_delete, sender=Camera)
+@receiver(post_save, sender=Rule)
+@receiver(post_delete, sender=Rule)
+@receiver(m2m_changed, sender=Camera.watchlists.through)
+def cameras_changed(sender, **kwargs):
+    if kwargs.get("update_fields") and set(kwargs["update_fields"]) <= STATUS_FIELDS:
+        return  # the runner's own status writes
+    transaction.on_commit(lambda: broadcast.publish("cameras"))
+
+
+# What the runners write themselves (with queryset updates today, which send no signal; kept for model saves).
+STATUS_FIELDS = {
+    "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped", "reconnects",
+    "status_updated_at", "lease_owner", "lease_expires_at",
+}

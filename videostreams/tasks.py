@@ -8,9 +8,13 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import schedule
+
+from faceapp import metrics, taskqueue
 
 from .models import Event, WebhookDelivery
 from .rules import SIGNATURE_HEADER, sign
@@ -30,6 +34,14 @@ def deliver_webhook(delivery_id: str) -> str:
     delivery = WebhookDelivery.objects.select_related("rule").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
         return delivery.status if delivery else "missing"
+    # Claim this attempt: a conditional UPDATE that changes one row only for the task that comes first, so two
+    # copies of the task (the broker's redelivery after a dead worker, the housekeeping sweep) never POST at once.
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+    ).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return "busy"
+    delivery.attempts += 1
     body = webhook_body(delivery.payload)
     headers = {
         "Content-Type": "application/json",
@@ -40,7 +52,6 @@ def deliver_webhook(delivery_id: str) -> str:
     secret = delivery.rule.webhook_secret if delivery.rule else ""
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, body)
-    delivery.attempts += 1
     try:
         request = urllib.request.Request(delivery.url, data=body, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=settings.FACEAPP_WEBHOOK_TIMEOUT_SECONDS) as response:
@@ -49,6 +60,7 @@ def deliver_webhook(delivery_id: str) -> str:
         delivery.delivered_at = timezone.now()
         delivery.last_error = ""
         delivery.next_attempt_at = None
+        metrics.webhook_attempts.labels("delivered").inc()
     except urllib.error.HTTPError as exc:
         delivery.response_status = exc.code
         _failed(delivery, f"HTTP {exc.code}")
@@ -63,8 +75,10 @@ def _failed(delivery: WebhookDelivery, error: str) -> None:
     if delivery.attempts >= settings.FACEAPP_WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
+        metrics.webhook_attempts.labels("given_up").inc()
         logger.warning("webhook %s to %s failed %d times; giving up: %s", delivery.id, delivery.url, delivery.attempts, error)
         return
+    metrics.webhook_attempts.labels("failed").inc()
     delay = settings.FACEAPP_WEBHOOK_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
     delivery.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
     schedule(
@@ -73,6 +87,7 @@ def _failed(delivery: WebhookDelivery, error: str) -> None:
         schedule_type=Schedule.ONCE,
         repeats=1,
         next_run=delivery.next_attempt_at,
+        cluster=taskqueue.cluster_option("video"),
     )
     logger.info("webhook %s to %s failed (%s); retry %d in %.0f s", delivery.id, delivery.url, error, delivery.attempts + 1, delay)
 
@@ -87,3 +102,26 @@ def delete_old_events(*, now: dt.datetime | None = None) -> int:
     if deleted:
         logger.info("retention: deleted %d events older than %s", deleted, cutoff.isoformat())
     return deleted
+
+
+def requeue_stale_deliveries(*, now: dt.datetime | None = None) -> int:
+    """Queue again every pending delivery whose attempt is overdue by more than FACEAPP_QUEUE_RETRY_SECONDS: its task
+    was never queued (the broker was down when the event was written) or was lost with the broker's data. Run every
+    minute by the housekeeping queue. A delivery queued twice is still POSTed once per attempt (deliver_webhook
+    claims each attempt)."""
+    now = now or timezone.now()
+    overdue = now - dt.timedelta(seconds=settings.FACEAPP_QUEUE_RETRY_SECONDS)
+    stale = (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .annotate(due=Coalesce("next_attempt_at", "created_at"))
+        .filter(due__lt=overdue)
+        .values_list("id", flat=True)[:1000]
+    )
+    queued = 0
+    for delivery_id in stale:
+        taskqueue.enqueue("video", "videostreams.tasks.deliver_webhook", str(delivery_id), task_name=f"webhook {delivery_id} (requeued)")
+        queued += 1
+    if queued:
+        metrics.tasks_requeued.labels(taskqueue.queue_name("video")).inc(queued)
+        logger.warning("requeued %d overdue webhook deliveries", queued)
+    return queued

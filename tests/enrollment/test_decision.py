@@ -10,7 +10,7 @@ from enrollment import decision, gallery, identification, services
 from enrollment.models import Calibration, Face, Person
 from recognition import calibration, embedders, evaluation
 from recognition.exceptions import DuplicateFace
-from tests.conftest import data_path, read_bytes
+from tests.conftest import read_bytes, shared_data_path
 
 EMBEDDERS = ["facenet-ms1m", "arcface-mbf"]
 
@@ -77,7 +77,7 @@ def test_on_lfw_dev_strangers_each_preset_names_at_most_its_share(settings, lfw_
     if embedder == "facenet-ms1m":
         vectors = {name: [v for _, v in photos] for name, photos in lfw_embeddings.items()}
     else:  # embed lfw-dev again with ArcFace
-        root = data_path("lfw-dev")
+        root = shared_data_path("lfw-dev")
         vectors = {}
         for person in sorted(p for p in root.iterdir() if p.is_dir()):
             for photo in sorted(person.glob("*.jpg")):
@@ -189,7 +189,7 @@ def test_identify_and_verify_find_an_enrolled_person_under_each_embedder(setting
 def test_enrolling_many_different_people_refuses_none_as_duplicates_but_refuses_a_second_photo(settings, models_ready, embedder):
     """Bug: the duplicate check used the match threshold and refused 1,107 of 2,550 different people with FaceNet."""
     use_embedder(settings, embedder)
-    root = data_path("lfw-dev")
+    root = shared_data_path("lfw-dev")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and len(list(p.glob("*.jpg"))) >= 2)[:80]
     refused = []
     for folder in folders:

@@ -5,19 +5,16 @@ import pytest
 
 from enrollment import importing, services
 from enrollment.models import Face, Person, Watchlist
-from tests.conftest import data_path, read_bytes
+from tests.conftest import PEOPLE_WITHOUT_FACE as NO_FACE
+from tests.conftest import data_path, people_folder, read_bytes
 
 pytestmark = pytest.mark.django_db
 
-# 12 lfw-dev photos of 5 people; 4 have no face the detector finds (Jeff Feldman has no other photo).
-SMALL_SET = ("Aaron_Peirsol", "Frances_Fisher", "Jeff_Feldman", "Nabil_Shaath", "Thomas_Birmingham")
-NO_FACE = {"Frances_Fisher_0002.jpg", "Jeff_Feldman_0001.jpg", "Nabil_Shaath_0002.jpg", "Thomas_Birmingham_0002.jpg"}
-
-
-def lfw_subset(root, people=SMALL_SET):
-    for person in people:
-        shutil.copytree(data_path("lfw-dev", person), root / person)
-    return root
+# The committed people set (tests/conftest.py): 13 photos in 5 folders, 4 without a face ("Nobody_Here" has no
+# other photo), so 9 faces of 4 people.
+PEOPLE = ["Barack Obama", "Eileen Collins", "Joe Biden", "The Cameraman"]
+# Five photos of one person.
+OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg", "obama-480p.jpg", "obama_partial_face.jpg")
 
 
 def run(entries, **options):
@@ -31,33 +28,33 @@ def write_manifest(path, rows):
 
 
 def test_importing_a_folder_twice_imports_nothing_the_second_time(models_ready, tmp_path):
-    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos"))
-    assert len(entries) == 12 and {e.name for e in entries} >= {"Aaron Peirsol", "Nabil Shaath"}
+    entries = importing.entries_from_folder(people_folder(tmp_path / "photos"))
+    assert len(entries) == 13 and {e.name for e in entries} >= {"Barack Obama", "Nobody Here"}
 
     first = run(entries)
-    assert first.counts["imported"] == 8 and first.counts["no_face"] == 4
+    assert first.counts["imported"] == 9 and first.counts["no_face"] == 4
     assert {n.entry.path.name for n in first.not_imported} == NO_FACE
-    assert sorted(Person.objects.values_list("name", flat=True)) == ["Aaron Peirsol", "Frances Fisher", "Nabil Shaath", "Thomas Birmingham"]
-    assert Face.objects.count() == 8 and Face.objects.values("source_sha256").distinct().count() == 8
+    assert sorted(Person.objects.values_list("name", flat=True)) == PEOPLE
+    assert Face.objects.count() == 9 and Face.objects.values("source_sha256").distinct().count() == 9
 
     second = run(importing.entries_from_folder(tmp_path / "photos"))
-    assert second.counts["imported"] == 0 and second.counts["duplicate"] == 8 and second.people_created == 0
-    assert Person.objects.count() == 4 and Face.objects.count() == 8
+    assert second.counts["imported"] == 0 and second.counts["duplicate"] == 9 and second.people_created == 0
+    assert Person.objects.count() == 4 and Face.objects.count() == 9
 
 
 def test_a_manifest_with_bad_rows_reports_each_and_imports_the_rest(models_ready, tmp_path):
-    shutil.copy(data_path("lfw-dev", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg"), tmp_path / "aaron.jpg")
+    shutil.copy(data_path("samples", "obama.jpg"), tmp_path / "barack.jpg")
     shutil.copy(data_path("nonfaces", "cat.jpg"), tmp_path / "cat.jpg")
     (tmp_path / "notes.jpg").write_text("not a photo")
     manifest = write_manifest(
         tmp_path / "people.csv",
         [
             ["image", "name", "email", "birthdate", "external_id", "watchlists"],
-            ["aaron.jpg", "Aaron Peirsol", "aaron@example.org", "1983-07-01", "SW-1", "swimmers;vip"],
+            ["barack.jpg", "Barack Obama", "barack@example.org", "1961-08-04", "SW-1", "swimmers;vip"],
             ["missing.jpg", "Nobody", "", "", "", ""],
             ["notes.jpg", "Text File", "", "", "", ""],
             ["cat.jpg", "A Cat", "", "", "", ""],
-            ["aaron.jpg", "Bad Date", "", "01/07/1983", "", ""],
+            ["barack.jpg", "Bad Date", "", "04/08/1961", "", ""],
             ["", "No Path", "", "", "", ""],
         ],
     )
@@ -67,7 +64,7 @@ def test_a_manifest_with_bad_rows_reports_each_and_imports_the_rest(models_ready
     details = {n.entry.line: n.detail for n in summary.not_imported}
     assert details[3] == "file not found" and "YYYY-MM-DD" in details[6] and "no image path" in details[7]
     person = Person.objects.get()
-    assert (person.name, person.email, str(person.birthdate), person.external_id) == ("Aaron Peirsol", "aaron@example.org", "1983-07-01", "SW-1")
+    assert (person.name, person.email, str(person.birthdate), person.external_id) == ("Barack Obama", "barack@example.org", "1961-08-04", "SW-1")
     assert sorted(person.watchlists.values_list("name", flat=True)) == ["swimmers", "vip"]
 
     report = tmp_path / "report.csv"
@@ -78,16 +75,16 @@ def test_a_manifest_with_bad_rows_reports_each_and_imports_the_rest(models_ready
 
 
 def test_people_are_matched_by_external_id_then_email_then_name_never_duplicated(models_ready, tmp_path):
-    photos = data_path("lfw-dev", "Abdullah_Gul")
-    hand_enrolled = services.create_person(name="Abdullah Gul")  # not made by an import: a name never matches it
+    photos = [str(data_path("samples", name)) for name in OBAMA]
+    hand_enrolled = services.create_person(name="Barack Obama")  # not made by an import: a name never matches it
     manifest = write_manifest(
         tmp_path / "m.csv",
         [
-            [str(photos / "Abdullah_Gul_0001.jpg"), "Abdullah Gul", "", "", "AG-1"],
-            [str(photos / "Abdullah_Gul_0002.jpg"), "A. Gul", "", "", "AG-1"],  # same external id
-            [str(photos / "Abdullah_Gul_0003.jpg"), "Abdullah Gul", "Gul@Example.org", "", ""],  # a name match
-            [str(photos / "Abdullah_Gul_0004.jpg"), "Someone Else", "gul@example.org", "", ""],  # same email
-            [str(photos / "Abdullah_Gul_0005.jpg"), "Abdullah Gul", "", "", "AG-2"],  # another external id: another person
+            [photos[0], "Barack Obama", "", "", "AG-1"],
+            [photos[1], "B. Obama", "", "", "AG-1"],  # same external id
+            [photos[2], "Barack Obama", "Barack@Example.org", "", ""],  # a name match
+            [photos[3], "Someone Else", "barack@example.org", "", ""],  # same email
+            [photos[4], "Barack Obama", "", "", "AG-2"],  # another external id: another person
         ],
     )
     summary = run(importing.entries_from_manifest(manifest), batch_size=2)
@@ -100,21 +97,21 @@ def test_people_are_matched_by_external_id_then_email_then_name_never_duplicated
 
 
 def test_a_failure_on_one_photo_does_not_stop_the_import(models_ready, tmp_path):
-    photos = data_path("lfw-dev", "Abdullah_Gul")
+    photos = [str(data_path("samples", name)) for name in OBAMA]
     services.create_person(name="Taken", email="taken@example.org", external_id="OTHER")
     manifest = write_manifest(
         tmp_path / "m.csv",
         [
-            [str(photos / "Abdullah_Gul_0001.jpg"), "Abdullah Gul"],
-            [str(photos / "Abdullah_Gul_0002.jpg"), "x" * 300],  # too long for the column: the INSERT fails
-            [str(photos / "Abdullah_Gul_0003.jpg"), "Clash", "taken@example.org", "", "NEW-1"],  # email of another person
-            [str(photos / "Abdullah_Gul_0004.jpg"), "Abdullah Gul"],
+            [photos[0], "Barack Obama"],
+            [photos[1], "x" * 300],  # too long for the column: the INSERT fails
+            [photos[2], "Clash", "taken@example.org", "", "NEW-1"],  # email of another person
+            [photos[3], "Barack Obama"],
         ],
     )
     summary = run(importing.entries_from_manifest(manifest), batch_size=4)
     assert summary.counts["imported"] == 2
     assert {(n.entry.line, n.reason) for n in summary.not_imported} == {(2, "error"), (3, "conflict")}
-    assert Person.objects.get(name="Abdullah Gul").faces.count() == 2
+    assert Person.objects.get(name="Barack Obama").faces.count() == 2
     assert Face.objects.count() == 2
     files = {str(p.relative_to(tmp_path / "media")) for p in (tmp_path / "media").rglob("*") if p.is_file()}
     stored = {name for face in Face.objects.all() for name in (face.crop.name, face.thumbnail.name, face.source_image.name)}
@@ -136,20 +133,20 @@ def test_photos_with_several_faces_use_the_largest_or_are_skipped(models_ready, 
 
 
 def test_a_dry_run_checks_everything_and_stores_nothing(models_ready, tmp_path):
-    summary = run(importing.entries_from_folder(lfw_subset(tmp_path / "photos")), dry_run=True)
-    assert summary.counts["imported"] == 8 and summary.counts["no_face"] == 4 and summary.people_created == 4
+    summary = run(importing.entries_from_folder(people_folder(tmp_path / "photos")), dry_run=True)
+    assert summary.counts["imported"] == 9 and summary.counts["no_face"] == 4 and summary.people_created == 4
     assert Person.objects.count() == 0 and Face.objects.count() == 0
     assert not (tmp_path / "media").exists() or not [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
 
 
 def test_quality_rules_skip_faces_below_them(models_ready, tmp_path):
-    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos", ["Aaron_Peirsol"]))
+    entries = importing.entries_from_folder(people_folder(tmp_path / "photos", ["Barack_Obama"]))
     summary = run(entries, min_quality=importing.parse_min_quality("face_size=500"), watchlist="swimmers")
-    assert summary.counts == {"low_quality": 4}
+    assert summary.counts == {"low_quality": 5}
     assert all(n.detail.startswith("face_size ") and "< 500" in n.detail for n in summary.not_imported)
     summary = run(entries, min_quality=importing.parse_min_quality("face_size=40,yaw=90"), watchlist="swimmers")
-    assert summary.counts == {"imported": 4}
-    assert list(Watchlist.objects.get(name="swimmers").people.values_list("name", flat=True)) == ["Aaron Peirsol"]
+    assert summary.counts == {"imported": 5}
+    assert list(Watchlist.objects.get(name="swimmers").people.values_list("name", flat=True)) == ["Barack Obama"]
 
 
 def test_unknown_quality_measures_are_refused():
@@ -160,11 +157,11 @@ def test_unknown_quality_measures_are_refused():
 
 
 def test_the_limit_takes_the_first_photos_and_a_rerun_imports_the_rest(models_ready, tmp_path):
-    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos"))
+    entries = importing.entries_from_folder(people_folder(tmp_path / "photos"))
     assert run(entries, limit=5).total == 5
     rest = run(entries)
-    assert rest.counts["duplicate"] + rest.counts["imported"] == 8 and rest.counts["duplicate"] >= 1
-    assert Face.objects.count() == 8 and Person.objects.count() == 4
+    assert rest.counts["duplicate"] + rest.counts["imported"] == 9 and rest.counts["duplicate"] >= 1
+    assert Face.objects.count() == 9 and Person.objects.count() == 4
 
 
 @pytest.mark.django_db(transaction=True)
@@ -173,7 +170,7 @@ def test_a_second_import_at_the_same_time_is_refused(models_ready, tmp_path):
 
     from django.db import connection
 
-    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos", ["Aaron_Peirsol"]))
+    entries = importing.entries_from_folder(people_folder(tmp_path / "photos", ["Barack_Obama"]))
     started, release, outcome = threading.Event(), threading.Event(), []
 
     def first():
@@ -196,15 +193,13 @@ def test_a_second_import_at_the_same_time_is_refused(models_ready, tmp_path):
     finally:
         release.set()
         thread.join()
-    assert outcome[0].counts["imported"] == 4
-    assert run(entries).counts["duplicate"] == 4  # the lock was released
+    assert outcome[0].counts["imported"] == 5
+    assert run(entries).counts["duplicate"] == 5  # the lock was released
 
 
 def test_a_rerun_with_a_watchlist_adds_the_people_already_imported_to_it(models_ready, tmp_path):
-    entries = importing.entries_from_folder(lfw_subset(tmp_path / "photos"))
+    entries = importing.entries_from_folder(people_folder(tmp_path / "photos"))
     run(entries)
-    again = run(entries, watchlist="lfw")
+    again = run(entries, watchlist="everyone")
     assert again.counts["imported"] == 0
-    assert sorted(Watchlist.objects.get(name="lfw").people.values_list("name", flat=True)) == [
-        "Aaron Peirsol", "Frances Fisher", "Nabil Shaath", "Thomas Birmingham"
-    ]
+    assert sorted(Watchlist.objects.get(name="everyone").people.values_list("name", flat=True)) == PEOPLE

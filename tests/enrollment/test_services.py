@@ -148,7 +148,7 @@ def test_files_journaled_by_a_dead_import_are_deleted_unless_a_row_points_at_the
 @pytest.mark.django_db
 def test_hold_faces_holds_every_face_of_a_photo_as_a_pending_enrolment_largest_first(models_ready):
     held = services.hold_faces(read_bytes("samples", "two_people.jpg"))
-    assert len(held.faces) == 2 and (held.width, held.height) == (1126, 661)
+    assert len(held.faces) == 2 and (held.width, held.height) == (1400, 800)
     areas = [h.face.detection.area for h in held.faces]
     assert areas == sorted(areas, reverse=True)
     assert {p.req_id for p in services.pending_enrolments()} == {h.pending.req_id for h in held.faces}

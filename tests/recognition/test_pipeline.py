@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from recognition import pipeline
-from tests.conftest import DATA_DIR, read_bytes
+from tests.conftest import FIXTURES_DIR, read_bytes
 
 pytestmark = pytest.mark.usefixtures("models_ready")
 
-NONFACES = sorted(p.name for p in (DATA_DIR / "nonfaces").glob("*")) if (DATA_DIR / "nonfaces").is_dir() else []
+NONFACES = sorted(p.name for p in (FIXTURES_DIR / "nonfaces").glob("*.jpg"))
 
 
 def analyse(name: str, **options) -> pipeline.Analysis:
@@ -99,10 +99,12 @@ def test_face_stays_findable_when_a_small_detect_max_side_forces_a_strong_downsc
     assert analysis.faces[0].crop.shape == (160, 160, 3)  # cut from the full-resolution photo
 
 
-@pytest.mark.parametrize("name", NONFACES or ["(no nonfaces folder)"])
+def test_the_committed_nonfaces_are_there():
+    assert len(NONFACES) >= 10, f"tests/fixtures/data/nonfaces holds {len(NONFACES)} photos"
+
+
+@pytest.mark.parametrize("name", NONFACES)
 def test_photo_without_a_human_face_gives_no_faces(name):
-    if not NONFACES:
-        pytest.skip(f"test data {DATA_DIR / 'nonfaces'} is not here")
     analysis = pipeline.analyse_bytes(read_bytes("nonfaces", name), with_embeddings=False)
 
     assert analysis.faces == [], [(f.detection.box, f.detection.score) for f in analysis.faces]

@@ -4,21 +4,19 @@ import numpy as np
 
 import pytest
 
+from tests.videostreams.conftest import clip_path
 from enrollment.models import Watchlist
 from recognition.types import Quality
-from tests.conftest import data_path
 from videostreams.models import Camera, Event
 from videostreams.processing import CameraConfig, Frame, Processor, quality_score
 from videostreams.sources import file_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CLIP = ("video", "short_hamilton_clip.mp4")
-
 
 def frames_of(camera_id, fps=3, until=None):
     base = time.time()
-    for index, position, image in file_frames(str(data_path(*CLIP)), fps):
+    for index, position, image in file_frames(clip_path(), fps):
         if until is not None and position > until:
             return
         yield Frame(camera_id=camera_id, image=image, timestamp=base + position, index=index)
@@ -39,25 +37,25 @@ def test_quality_prefers_large_sharp_frontal_confident_faces():
     assert 0 <= quality_score(blurred) <= quality_score(good) <= 1
 
 
-def test_realtime_mode_writes_the_event_as_soon_as_the_face_is_recognised_and_updates_it(lin):
+def test_realtime_mode_writes_the_event_as_soon_as_the_face_is_recognised_and_updates_it(obama):
     camera = Camera.objects.create(name="rt", source="x", mode=Camera.Mode.REALTIME)
     processor = Processor()
     processor.set_config(CameraConfig.from_camera(camera))
     frames = list(frames_of(camera.id))
-    # Lin's long track begins near 2.8 s (first seen in the frame at 3.0 s, at 3 frames/s): run until it has been
-    # seen in min_track_frames (3) frames, long before it ends (near 7 s).
+    # Obama is in view from 2.4 s: run until he has been seen in min_track_frames (3) sampled frames (3 frames/s),
+    # long before he leaves.
     assert camera.min_track_frames == 3
-    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 3.9])
-    live = Event.objects.filter(camera=camera, person=lin, closed=False)
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp < 4.0])
+    live = Event.objects.filter(camera=camera, person=obama, closed=False)
     assert live.exists(), "no event while the face is still in view"
     event = live.get()
-    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 3.9])
+    run(processor, [f for f in frames if f.timestamp - frames[0].timestamp >= 4.0])
     processor.flush()
     event.refresh_from_db()
     assert event.closed and event.frames_seen > 3 and event.last_seen > event.first_seen
 
 
-def test_best_shot_mode_writes_one_event_per_track_only_when_it_ends(lin):
+def test_best_shot_mode_writes_one_event_per_track_only_when_it_ends(obama):
     camera = Camera.objects.create(name="bs", source="x", mode=Camera.Mode.BEST_SHOT)
     processor = Processor()
     processor.set_config(CameraConfig.from_camera(camera))
@@ -68,10 +66,10 @@ def test_best_shot_mode_writes_one_event_per_track_only_when_it_ends(lin):
     processor.flush()
     events = Event.objects.filter(camera=camera)
     assert events.count() == before + open_tracks and all(e.closed for e in events)
-    assert events.filter(person=lin).exists()
+    assert events.filter(person=obama).exists()
 
 
-def test_a_camera_matches_only_its_watchlists(lin):
+def test_a_camera_matches_only_its_watchlists(obama):
     others = Watchlist.objects.create(name="others")
     camera = Camera.objects.create(name="wl", source="x", mode=Camera.Mode.BEST_SHOT)
     camera.watchlists.add(others)

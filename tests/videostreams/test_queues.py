@@ -3,7 +3,7 @@ import tracemalloc
 
 import numpy as np
 
-from tests.conftest import data_path
+from tests.videostreams.conftest import clip_path
 from videostreams.processing import CameraConfig
 from videostreams.queues import FrameQueue
 from videostreams.sources import CameraReader
@@ -51,7 +51,7 @@ def test_get_batch_waits_for_a_frame_then_gives_up():
 def test_a_reader_faster_than_processing_keeps_the_queue_bounded():
     """A real reader on a real video with nobody consuming: the queue stays at its bound, drops grow."""
     queue = FrameQueue(per_camera=3)
-    config = CameraConfig(id="clip", name="clip", source=str(data_path("video", "short_hamilton_clip.mp4")), sample_fps=0)
+    config = CameraConfig(id="clip", name="clip", source=clip_path(), sample_fps=0)
     reader = CameraReader(config, queue, backoff_min=0.05, backoff_max=0.1, open_timeout=2, error_after=3)
     reader.start()
     try:

@@ -2,13 +2,13 @@ import io
 
 from django.core.management import call_command
 
+from tests.videostreams.conftest import clip_path
 from recognition import embedders
-from tests.conftest import data_path
 from videostreams.models import Event
 
 
-def test_reembed_moves_the_events_vectors_to_the_active_model_too(lin, settings):
-    call_command("process_video", str(data_path("video", "short_hamilton_clip.mp4")), "--camera", "hamilton", "--fps", "2", stdout=io.StringIO())
+def test_reembed_moves_the_events_vectors_to_the_active_model_too(obama, settings):
+    call_command("process_video", clip_path(), "--camera", "lobby", "--fps", "2", stdout=io.StringIO())
     assert Event.objects.filter(embedding__isnull=False).exists()
 
     settings.FACEAPP_EMBEDDER = "arcface-mbf"

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import data_path
+from tests.videostreams.conftest import clip_path
 from videostreams.models import Camera
 from videostreams.runner import Runner
 
@@ -65,7 +65,7 @@ def wait_for(condition, timeout=15.0, every=0.1):
 def test_a_failing_source_shows_its_error_and_reconnects_with_backoff_while_others_keep_running(models_ready, fast_backoff, tmp_path):
     refused = Camera.objects.create(name="refused", source=refused_url(), sample_fps=1)
     ends = Camera.objects.create(name="ends", source=short_video(tmp_path / "short.avi"), sample_fps=5)
-    good = Camera.objects.create(name="good", source=str(data_path("video", "short_hamilton_clip.mp4")), sample_fps=2)
+    good = Camera.objects.create(name="good", source=clip_path(), sample_fps=2)
     runner = Runner(refresh_seconds=0.2)
     thread = start(runner)
     try:
@@ -166,6 +166,48 @@ def test_two_runners_racing_for_a_camera_give_it_to_exactly_one(db):
     assert len(won) == 1
     camera.refresh_from_db()
     assert camera.lease_owner == won[0]
+
+
+def holders() -> dict:
+    return dict(Camera.objects.values_list("name", "lease_owner"))
+
+
+def test_runners_share_the_cameras_evenly_and_take_over_a_dead_ones_within_the_lease(models_ready, fast_backoff):
+    from tests.videostreams.test_views import make_event
+    from videostreams.models import CameraRunner, Event
+
+    cameras = [Camera.objects.create(name=f"cam-{n}", source=refused_url(), sample_fps=1) for n in range(4)]
+    first = Runner(owner="node-a", lease_seconds=1.5)
+    second = Runner(owner="node-b", lease_seconds=1.5)
+    try:
+        first.refresh()  # alone: it takes every camera
+        assert set(holders().values()) == {"node-a"} and len(first.readers) == 4
+        second.refresh()  # a second runner: the share is now 2, but every camera is held
+        assert len(second.readers) == 0 and CameraRunner.objects.count() == 2
+        first.refresh()  # the first hands back what is above its share...
+        assert len(first.readers) == 2 and list(holders().values()).count("") == 2
+        second.refresh()  # ...and the second takes it
+        assert len(first.readers) == len(second.readers) == 2
+        assert sorted(holders().values()) == ["node-a", "node-a", "node-b", "node-b"]
+        assert not set(first.readers) & set(second.readers)
+
+        # node-a dies (it stops renewing); an event it had open stays open until someone takes the camera.
+        dead = [c for c in cameras if c.id in first.readers]
+        open_event = make_event(dead[0])
+        Event.objects.filter(pk=open_event.pk).update(closed=False)
+        second.refresh()
+        assert len(second.readers) == 2  # the leases still run
+        time.sleep(1.6)
+        second.refresh()
+        assert set(holders().values()) == {"node-b"} and len(second.readers) == 4
+        assert Event.objects.get(pk=open_event.pk).closed  # closed by the runner that took the camera over
+    finally:
+        for runner in (first, second):
+            for reader in runner.readers.values():
+                reader.stop()
+        second.shutdown()
+    assert set(holders().values()) == {""}  # a clean stop releases every camera
+    assert not CameraRunner.objects.filter(owner="node-b").exists()
 
 
 def test_a_disabled_camera_cannot_be_claimed(db):

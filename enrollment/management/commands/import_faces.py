@@ -70,6 +70,13 @@ class Command(BaseCommand):
             metavar="FILE.csv",
             help="Where to write the report of photos not imported (default: import-report-<UTC time>.csv here).",
         )
+        parser.add_argument(
+            "--in-background",
+            action="store_true",
+            help="Queue the import for the background workers (the imports queue, FACEAPP_IMPORT_TIMEOUT_SECONDS at "
+            "most) and return at once; the worker logs the summary and writes the report. PATH or the manifest must "
+            "be readable by the workers (shared storage on several nodes).",
+        )
 
     def handle(self, *args, path=None, manifest=None, **options):
         if bool(path) == bool(manifest):
@@ -95,6 +102,9 @@ class Command(BaseCommand):
             limit=options["limit"],
             source_label=str(source.resolve()),
         )
+        if options["in_background"]:
+            self._queue(source, bool(manifest), import_options, options["report"])
+            return
         total = len(entries) if options["limit"] is None else min(len(entries), options["limit"])
         threads = batch.share_cores(options["workers"])
         if options["verbosity"] >= 2 and threads is not None:
@@ -129,6 +139,27 @@ class Command(BaseCommand):
             self.stdout.write(f"Report of the {rows} photos not imported: {report}")
         else:
             self.stdout.write("Every photo was imported: no report.")
+
+    def _queue(self, source: Path, manifest: bool, import_options, report) -> None:
+        from dataclasses import asdict
+
+        from django.conf import settings
+
+        from faceapp import taskqueue
+
+        options = {k: v for k, v in asdict(import_options).items() if k != "source_label"}
+        try:
+            task_id = taskqueue.enqueue(
+                "imports", "enrollment.tasks.run_import", str(source.resolve()), manifest=manifest, options=options,
+                report=str(Path(report).resolve()) if report else None,
+                task_name=f"import {source}", timeout=settings.FACEAPP_IMPORT_TIMEOUT_SECONDS,
+            )
+        except Exception as exc:  # the broker (Redis) is unreachable: say so, nothing was queued
+            raise CommandError(f"Could not queue the import ({type(exc).__name__}: {exc}); nothing was queued.") from None
+        self.stdout.write(
+            f"Queued the import of {source} as task {task_id} on the queue "
+            f"{taskqueue.queue_name('imports')}; the worker logs its summary and writes the report."
+        )
 
     def _print_summary(self, summary, source):
         c = summary.counts
