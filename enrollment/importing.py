@@ -451,7 +451,9 @@ class _Run:
                         with transaction.atomic():
                             person = self.people.resolve(entry)
                             sample = services.sample_from_detection(face, source=f"import:{entry.path}", source_image=data, source_name=entry.path.name)
-                            services.add_face(person, sample, journal=self.journal)
+                            # A labelled collection: the folder or manifest says whose face it is (the import has rules of its
+                            # own: --min-quality, --on-multiple-faces), so no duplicate check against other people.
+                            services.add_face(person, sample, journal=self.journal, check_duplicates=False)
                             self.people.add_to_watchlists(person, entry)
                     except (EmailTaken, ExternalIdTaken) as exc:
                         self.people.forget_uncommitted()

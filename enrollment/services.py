@@ -23,7 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -41,15 +41,12 @@ from recognition.exceptions import (
 )
 from recognition.types import Face as DetectedFace
 
-from . import decision, gallery, identification
+from . import decision, duplicates, gallery, identification
 from .models import Face, PendingEnrollment, Person
 
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 96
-# One lock id for "check for a duplicate face, then insert": two enrolments of the same new face
-# must not both pass the check.
-_ENROL_LOCK_ID = 0x6661636501
 
 
 def current_embedding_model() -> str:
@@ -258,7 +255,7 @@ def enrol_person(
             )
             if pending is None:
                 raise PendingEnrollmentNotFound()
-            sample = _sample_from_pending(pending)
+            sample = sample_from_pending(pending)
         refuse_taken(email=email, external_id=external_id)
         if not allow_duplicates:
             _refuse_duplicate(sample)
@@ -287,25 +284,54 @@ def enrol_from_pending(req_ids: list[str], *, name: str, birthdate: dt.date | No
             pendings = {p.req_id: p for p in PendingEnrollment.objects.select_for_update().unexpired().filter(req_id__in=req_ids[1:])}
             if len(pendings) != len(set(req_ids[1:])):
                 raise PendingEnrollmentNotFound()
-            add_faces(person, [_sample_from_pending(pendings[r]) for r in dict.fromkeys(req_ids[1:])], actor=actor)
+            allow = fields.get("allow_duplicates")
+            allow = settings.FACEAPP_ALLOW_DUPLICATES if allow is None else allow
+            add_faces(person, [sample_from_pending(pendings[r]) for r in dict.fromkeys(req_ids[1:])], actor=actor,
+                      check_duplicates=not allow)
             PendingEnrollment.objects.filter(req_id__in=req_ids[1:]).delete()
     return person
 
 
-def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None, journal: "FileJournal | None" = None) -> Face:
+def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None, journal: "FileJournal | None" = None,
+             check_duplicates: bool = True, reviewed_exception: str = "") -> Face:
     """Store one face of `person`: its files, then its row, in one transaction (a savepoint when nested).
 
-    `journal`, when given, is told each file's name before the file is written (see FileJournal).
+    `journal`, when given, is told each file's name before the file is written (see FileJournal). The
+    duplicate check and `reviewed_exception` are those of `add_faces`.
     """
-    return add_faces(person, [sample], actor=actor, journal=journal)[0]
+    return add_faces(person, [sample], actor=actor, journal=journal, check_duplicates=check_duplicates,
+                     reviewed_exception=reviewed_exception)[0]
 
 
-def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None, journal: "FileJournal | None" = None) -> list[Face]:
-    """Several faces for one person, all or none."""
+def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None, journal: "FileJournal | None" = None,
+              check_duplicates: bool = True, reviewed_exception: str = "") -> list[Face]:
+    """Several faces for one person, all or none.
+
+    Each face is first checked against everybody else (`duplicates.find`, the duplicate policy of enrolment):
+    one that already belongs to another person raises DuplicateFace naming them, unless `reviewed_exception`
+    gives the operator's reason to add it anyway; the audit entry of that face then records the reason and
+    the person it resembles. `check_duplicates=False` is for paths with rules of their own: a bulk import of
+    a labelled collection (`importing`), a restore of exported faces (`portability`).
+    """
+    reviewed_exception = (reviewed_exception or "").strip()
     with transaction.atomic(), _delete_files_on_error() as written:
+        resembles: list[dict] = [{} for _ in samples]
+        if check_duplicates:
+            duplicates.lock()
+            for i, sample in enumerate(samples):
+                found = duplicates.find(sample.embedding, embedding_model=sample.embedding_model, exclude_person=person)
+                if found is None:
+                    continue
+                if not reviewed_exception:
+                    name = sample.source_name or ""
+                    raise found.error(f"{name}: " if name and len(samples) > 1 else "")
+                resembles[i] = found.audit(reviewed_exception)
         faces = [_create_face(person, sample, written, journal) for sample in samples]
-        for face in faces:
-            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
+        for face, exception in zip(faces, resembles):
+            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id), **exception)
+    if resembles and any(resembles):
+        logger.warning("added %d face(s) to person %s as reviewed exceptions: %s", sum(map(bool, resembles)), person.id,
+                       reviewed_exception)
     return faces
 
 
@@ -399,7 +425,7 @@ def _delete_unreferenced(names: list[str]) -> int:
     return deleted
 
 
-def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
+def sample_from_pending(pending: PendingEnrollment) -> FaceSample:
     return FaceSample(
         embedding=np.asarray(pending.embedding, dtype=np.float32),
         embedding_model=pending.embedding_model,
@@ -413,21 +439,10 @@ def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
 
 def _refuse_duplicate(sample: FaceSample) -> None:
     """Refuse a face that already belongs to an enrolled person, by a decision of its own (decision.duplicate_policy)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENROL_LOCK_ID])
-    size = gallery.gallery_size(embedding_model=sample.embedding_model)
-    policy = decision.duplicate_policy(embedding_model=sample.embedding_model, gallery_size=size)
-    match = gallery.best_match(sample.embedding, embedding_model=sample.embedding_model)
-    if match is not None and match.similarity >= policy.threshold:
-        person = match.person
-        raise DuplicateFace(
-            f"This face is already enrolled as {person.name} ({person.id}; similarity {match.similarity:.2f}, "
-            f"the {policy.preset} duplicate threshold at {size} faces is {policy.threshold:.2f}).",
-            existing_user_id=str(person.id),
-            existing_user_name=person.name,
-            similarity=round(match.similarity, 4),
-            threshold=round(policy.threshold, 4),
-        )
+    duplicates.lock()
+    found = duplicates.find(sample.embedding, embedding_model=sample.embedding_model)
+    if found is not None:
+        raise found.error()
 
 
 def _create_face(person: Person, sample: FaceSample, written: list[str], journal: FileJournal | None = None) -> Face:

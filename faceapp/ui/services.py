@@ -142,4 +142,4 @@ def held_faces(req_ids) -> list[HeldCrop]:
 def add_photos(person, uploads, *, actor: Actor | None = None):
     """One face from each uploaded photo (its largest), all or none."""
     photos = [people.Photo(read_upload(u), getattr(u, "name", "") or "") for u in uploads]
-    return people.add_faces(person, photos, actor=actor)
+    return people.add_faces(person, photos, actor=actor).faces
