@@ -39,11 +39,11 @@ class Duplicate:
 
     @property
     def message(self) -> str:
-        return (f"This face is already enrolled as {self.person.name} (similarity {self.similarity:.2f}; the "
+        return (f"This face is already enrolled as {self.person.name} ({self.person.id}; similarity {self.similarity:.2f}, the "
                 f"{self.preset or 'raw'} duplicate threshold at {self.gallery_size} faces is {self.threshold:.2f}).")
 
     def error(self, prefix: str = "") -> DuplicateFace:
-        """The 409 refusal, naming the person (their id is in `existing_user_id`)."""
+        """The 409 refusal, naming the person (also in `existing_user_id` and `existing_user_name`)."""
         return DuplicateFace(
             prefix + self.message,
             existing_user_id=str(self.person.id),

@@ -20,20 +20,23 @@ from . import services
 from .models import Face, PendingEnrollment, Person, Watchlist
 
 PERSON_FIELDS = ("name", "email", "birthdate", "external_id", "metadata")
-PEOPLE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
+PEOPLE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "face_count", "-face_count")
 
 
 # --- People ------------------------------------------------------------------------------------
 
 
 def people(*, name: str = "", email: str = "", search: str = "", watchlist=None, ordering: str = "name") -> QuerySet:
-    """People with their face count and first face's id; `search` matches part of the name or the email."""
+    """People with their face count and first face's id; `search` matches part of the name, the email, the
+    external id or the name of one of their watchlists."""
     first_face = Face.objects.filter(person=OuterRef("pk")).order_by("created_at", "id").values("id")[:1]
     queryset = Person.objects.prefetch_related("watchlists").annotate(
         face_count=Count("faces", distinct=True), first_face_id=Subquery(first_face)
     )
     if search.strip():
-        queryset = queryset.filter(Q(name__icontains=search.strip()) | Q(email__icontains=search.strip()))
+        text = search.strip()
+        in_watchlist = Person.objects.filter(watchlists__name__icontains=text).values("id")
+        queryset = queryset.filter(Q(name__icontains=text) | Q(email__icontains=text) | Q(external_id__icontains=text) | Q(id__in=in_watchlist))
     if name:
         queryset = queryset.filter(name__icontains=name)
     if email:

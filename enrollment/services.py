@@ -164,6 +164,16 @@ def discard_pending(req_id: str) -> None:
         raise PendingEnrollmentNotFound()
 
 
+def keep_pending(req_id: str, *, seconds: int | None = None, now: dt.datetime | None = None) -> PendingEnrollment:
+    """Keep a held face longer ('Keep as unknown'): until `seconds` (FACEAPP_UNKNOWN_KEEP_SECONDS) from now."""
+    now = now or timezone.now()
+    seconds = settings.FACEAPP_UNKNOWN_KEEP_SECONDS if seconds is None else seconds
+    pending = get_pending(req_id)
+    pending.expires_at = max(pending.expires_at, now + dt.timedelta(seconds=seconds))
+    pending.save(update_fields=["expires_at"])
+    return pending
+
+
 def delete_expired_pending(*, now: dt.datetime | None = None) -> int:
     deleted, _ = PendingEnrollment.objects.expired(now).delete()
     return deleted
