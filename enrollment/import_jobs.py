@@ -36,6 +36,7 @@ from .models import ImportJob, ImportJobPhoto
 logger = logging.getLogger(__name__)
 
 TASK = "enrollment.import_jobs.run_slice"
+BATCH_SIZE = importing.DEFAULT_BATCH_SIZE  # the command's default
 # A running job whose rows have not changed for this long (beyond a slice) has lost its worker: it may be resumed.
 STALE_GRACE_SECONDS = 120
 IGNORED_PARTS = ("__MACOSX",)
@@ -229,13 +230,18 @@ def run_slice(job_id: str) -> str:
     deadline = time.monotonic() + settings.FACEAPP_IMPORT_SLICE_SECONDS
     people_before = job.people_created
     options = importing.ImportOptions(watchlist=job.watchlist or None, on_multiple_faces=job.on_multiple_faces,
-                                      source_label=f"bulk upload {job.name} ({job.id})")
+                                      batch_size=BATCH_SIZE, source_label=f"bulk upload {job.name} ({job.id})")
+    batches = [0]
 
     def progress(summary: importing.ImportSummary, done: int) -> None:
+        batches[0] += 1
         _save_outcomes(job, summary, root, index_of, people_before)
 
     def should_stop() -> bool:
-        return time.monotonic() > deadline or ImportJob.objects.filter(id=job.id, stop_requested=True).exists()
+        # A slice always finishes a batch (or it could hand over forever without doing anything); a stop is at once.
+        if ImportJob.objects.filter(id=job.id, stop_requested=True).exists():
+            return True
+        return batches[0] > 0 and time.monotonic() > deadline
 
     recognition_batch.share_cores(options.workers)  # as the command does: a no-op once this worker's models are loaded
     try:

@@ -102,22 +102,24 @@ def test_the_result_equals_import_faces_on_the_same_folder(tmp_path, models_read
     assert command_not_imported == job_not_imported
 
 
-def test_a_job_runs_in_slices_that_continue_where_the_last_stopped(tmp_path, models_ready, settings):
-    settings.FACEAPP_IMPORT_SLICE_SECONDS = 0  # every slice stops after its first whole batch
+def test_a_job_runs_in_slices_that_continue_where_the_last_stopped(tmp_path, models_ready, settings, monkeypatch):
+    settings.FACEAPP_IMPORT_SLICE_SECONDS = 0  # every slice stops as soon as a whole batch is done
+    monkeypatch.setattr(import_jobs, "BATCH_SIZE", 4)
     folder = lfw_subset(tmp_path)
     job = import_jobs.create_job("photos.zip")
     import_jobs.add_zip(job, zipped(folder))
     import_jobs.start(job)
     import_jobs.run_slice(str(job.id))
     job.refresh_from_db()
-    assert job.status == "running" and 0 < job.next_index < 30  # a batch or two done, the rest queued
+    assert job.status == "running" and job.next_index == 8  # two batches (one stored while the next was analysed), the rest queued
     run_queued_tasks()
     job.refresh_from_db()
     assert job.status == "done" and job.counts == {"imported": 27, "no_face": 3} and job.photos.count() == 30
 
 
-def test_a_stopped_job_resumes_from_the_first_photo_not_handled(tmp_path, models_ready, settings):
+def test_a_stopped_job_resumes_from_the_first_photo_not_handled(tmp_path, models_ready, settings, monkeypatch):
     settings.FACEAPP_IMPORT_SLICE_SECONDS = 0
+    monkeypatch.setattr(import_jobs, "BATCH_SIZE", 4)
     folder = lfw_subset(tmp_path)
     job = import_jobs.create_job("photos.zip")
     import_jobs.add_zip(job, zipped(folder))
@@ -126,7 +128,7 @@ def test_a_stopped_job_resumes_from_the_first_photo_not_handled(tmp_path, models
     import_jobs.stop(job)
     run_queued_tasks()
     job.refresh_from_db()
-    assert job.status == "stopped" and job.next_index < 30 and import_jobs.upload_dir(job).exists()
+    assert job.status == "stopped" and job.next_index == 8 and job.photos.count() == 8 and import_jobs.upload_dir(job).exists()
     import_jobs.resume(job)
     run_queued_tasks()
     job.refresh_from_db()
