@@ -30,13 +30,18 @@ class RoiField(forms.CharField):
         return numbers
 
 
+def _default(field: str):
+    return Camera._meta.get_field(field).default
+
+
 class CameraForm(forms.ModelForm):
     roi = RoiField(required=False, label="Region of interest",
                    help_text="x1, y1, x2, y2 as fractions of the frame (e.g. 0, 0.2, 1, 1); empty: the whole frame.")
     preset = forms.ChoiceField(choices=PRESET_CHOICES, required=False, label="Decision preset")
-    sample_fps = forms.FloatField(min_value=0.1, max_value=60, label="Frames analysed per second")
-    min_face_size = forms.IntegerField(min_value=12, max_value=2000, label="Smallest face (pixels)")
-    min_quality = forms.FloatField(min_value=0, max_value=1, label="Lowest quality kept (0–1)")
+    # The API's bounds (videostreams.serializers.CameraSerializer), with the model's defaults.
+    sample_fps = forms.FloatField(min_value=0.1, max_value=60, label="Frames analysed per second", initial=_default("sample_fps"))
+    min_face_size = forms.IntegerField(min_value=12, max_value=2000, label="Smallest face (pixels)", initial=_default("min_face_size"))
+    min_quality = forms.FloatField(min_value=0, max_value=1, label="Lowest quality kept (0–1)", initial=_default("min_quality"))
     match_threshold = forms.FloatField(min_value=-1, max_value=1, required=False, label="Raw threshold (experts)",
                                        help_text="Overrides the preset; leave empty.")
 

@@ -157,3 +157,8 @@ def test_events_live_fragment_and_an_events_frame_crop_and_box(operator, scene):
     assert '<rect x="12.5%" y="12.5%" width="31.25%" height="41.667%"' in page
     for kind in ("frame", "crop", "thumbnail"):
         assert b"".join(operator.get(reverse("ui:event-image", args=[event.id, kind])).streaming_content)[:2] == b"\xff\xd8"
+
+
+def test_a_new_camera_form_starts_with_the_models_defaults(operator, db):
+    page = operator.get(reverse("ui:camera-new")).content.decode()
+    assert 'name="sample_fps" value="5.0"' in page and 'name="min_face_size" value="40"' in page and 'name="min_quality" value="0.3"' in page
