@@ -39,17 +39,16 @@ def quality_badge(quality: dict | None):
 
 
 @register.simple_tag(takes_context=True)
-def sort_header(context, key: str, label: str):
-    """A column header that sorts the list by `key` (again: the other way), keeping the other query parameters."""
+def sort_header(context, key: str, label: str, css: str = ""):
+    """A column header (<th>) that sorts the list by `key` (again: the other way), keeping the other query parameters."""
     request = context["request"]
-    current = request.GET.get("sort", context.get("default_sort", ""))
+    current = request.GET.get("sort") or context.get("default_sort", "")
     descending = current == f"-{key}"
     active = current in (key, f"-{key}")
     params = {k: v for k, v in request.GET.items() if k not in ("sort", "page")}
     params["sort"] = key if descending or not active else f"-{key}"
-    if active:
-        return format_html('<a href="?{}" aria-sort="{}">{}</a>', urlencode(params), "descending" if descending else "ascending", label)
-    return format_html('<a href="?{}">{}</a>', urlencode(params), label)
+    sort = format_html(' aria-sort="{}"', "descending" if descending else "ascending") if active else ""
+    return format_html('<th{}{}><a href="?{}">{}</a></th>', format_html(' class="{}"', css) if css else "", sort, urlencode(params), label)
 
 
 @register.simple_tag
