@@ -41,8 +41,9 @@ def face_actions(face) -> list[Action]:
                             hint="" if sure else "Not named at this preset: add only if you know it is them."))
     found.append(Action("enrol_new", "Enrol as new person", f"{reverse('ui:enrol')}?req_id={face.req_id}", method="get",
                         style="" if person is None else "plain"))
-    found.append(Action("keep_unknown", "Keep as unknown", reverse("ui:pending-keep", args=[face.req_id]), style="plain",
-                        hint="Held as a pending enrolment for days instead of minutes."))
+    if not face.decision.named:
+        found.append(Action("keep_unknown", "Keep as unknown", reverse("ui:pending-keep", args=[face.req_id]), style="plain",
+                            hint="Held as a pending enrolment for days instead of minutes."))
     # Issue 15 adds here: "Not this person" (a correction), and unknown groups for "Keep as unknown".
     return found
 
