@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -66,7 +65,3 @@ def camera_health(*, now: dt.datetime | None = None) -> list[Health]:
         }.get(camera.status, camera.status)
         found.append(Health(camera, camera.status, words))
     return found
-
-
-def events_retention_days() -> int:
-    return settings.FACEAPP_EVENT_RETENTION_DAYS
