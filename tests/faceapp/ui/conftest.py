@@ -79,7 +79,7 @@ def browser(django_db_setup, live_server):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    driver.set_script_timeout(120)
     set_viewport(driver, *WIDE)
     yield driver
     driver.quit()
@@ -108,10 +108,10 @@ def page(browser, live_server, django_user_model, models_ready):
         def find_all(self, css):
             return browser.find_elements(By.CSS_SELECTOR, css)
 
-        def wait_for(self, css, timeout=60):
+        def wait_for(self, css, timeout=120):
             return WebDriverWait(browser, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
 
-        def wait_for_text(self, css, text, timeout=60):
+        def wait_for_text(self, css, text, timeout=120):
             WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
         def text(self):
@@ -149,7 +149,7 @@ def page(browser, live_server, django_user_model, models_ready):
             added = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NO_CAMERA})
             self.added_scripts.append(added["identifier"])
 
-        def wait_until(self, condition, timeout=60, message=""):
+        def wait_until(self, condition, timeout=120, message=""):
             return WebDriverWait(browser, timeout, poll_frequency=0.1).until(lambda driver: condition(), message)
 
     shown = Page()
