@@ -21,7 +21,7 @@ def test_operator_logs_in_enrols_a_person_finds_them_with_another_photo_and_dele
     page.open("/ui/enrol/")
     page.find("#id_photos").send_keys(str(data_path("lfw-dev", "Adam_Sandler", "Adam_Sandler_0001.jpg")))
     page.find("#upload-form button[type=submit]").click()
-    page.wait_for(".photo-result .box")
+    page.wait_for(".photo-result svg rect")
     assert page.find(".photo-result .badge").text.split()[0] in ("good", "fair", "poor")
     assert page.find("input[name=req_id]").is_selected()
     page.find("#id_name").send_keys("Adam Sandler")
@@ -65,6 +65,7 @@ def test_operator_logs_in_enrols_a_person_finds_them_with_another_photo_and_dele
 def test_a_camera_shot_is_uploaded_with_the_photos_and_flagged_when_it_has_no_face(page):
     log_in(page)
     page.open("/ui/enrol/")
+    page.wait_until(lambda: page.find("#camera").is_displayed())  # offered once the browser lists its (fake) camera
     page.find("#camera-start").click()
     page.wait_for("#camera video:not([hidden])")
     page.driver.execute_script(
