@@ -355,3 +355,24 @@ def test_discarding_a_pending_enrolment_deletes_it(operator, held):
     assert operator.get(reverse("ui:pending-discard", args=[held.req_id])).status_code == 405
     assert operator.post(reverse("ui:pending-discard", args=[held.req_id])).status_code == 302
     assert not PendingEnrollment.objects.filter(req_id=held.req_id).exists()
+
+
+# --- Error pages -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_the_styled_404_with_the_menu(operator):
+    response = operator.get("/ui/no-such-page/")
+    page = response.content.decode()
+    assert response.status_code == 404 and "<h1>Not found</h1>" in page and "/static/faceapp/ui.css" in page
+    assert 'href="/ui/events/"' in page  # the operator's menu
+
+
+@pytest.mark.django_db
+def test_a_server_error_outside_the_api_is_the_styled_500_without_details(rf):
+    from faceapp.api import handler500
+
+    response = handler500(rf.get("/ui/people/"))
+    page = response.content.decode()
+    assert response.status_code == 500 and "Something went wrong" in page and "/static/faceapp/ui.css" in page
+    assert "Traceback" not in page
