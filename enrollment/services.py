@@ -31,7 +31,6 @@ from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
 from recognition import embedders, pipeline, quality
 from recognition.exceptions import (
-    DuplicateFace,
     EmailTaken,
     ExternalIdTaken,
     FaceIndexOutOfRange,
