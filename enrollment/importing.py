@@ -238,6 +238,9 @@ class ImportSummary:
     seconds: float = 0.0
     stopped: bool = False
     dry_run: bool = False
+    # When a list: every photo's (entry, reason, detail) as it is decided, for a caller that reports each photo
+    # (the operator pages' bulk upload drains it after each batch). None keeps only the counts and the failures.
+    outcomes: list | None = None
 
     @property
     def processed(self) -> int:
@@ -249,6 +252,8 @@ class ImportSummary:
 
     def record(self, entry: Entry, reason: str, detail: str = "") -> None:
         self.counts[reason] += 1
+        if self.outcomes is not None:
+            self.outcomes.append((entry, reason, detail))
         if reason != "imported":
             self.not_imported.append(NotImported(entry, reason, detail))
 
@@ -278,15 +283,20 @@ def import_entries(
     *,
     progress: Callable[[ImportSummary, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    keep_outcomes: bool = False,
 ) -> ImportSummary:
     """Import `entries` in batches; `progress(summary, photos_done_in_batch)` after each batch,
-    `should_stop()` checked before each (Ctrl-C stops cleanly between batches)."""
+    `should_stop()` checked before each (Ctrl-C stops cleanly between batches). With `keep_outcomes`,
+    `summary.outcomes` lists every photo's outcome as it is decided.
+
+    When it stops early, every batch it started is finished: `summary.processed` photos, the first ones of
+    `entries`, are done, and importing the rest later continues where it stopped."""
     if options.on_multiple_faces not in MULTIPLE_FACES:
         raise ValueError(f"on_multiple_faces must be one of {MULTIPLE_FACES}")
     if options.batch_size < 1 or options.workers < 1:
         raise ValueError("batch_size and workers must be at least 1")
     entries = entries[: options.limit] if options.limit is not None else entries
-    summary = ImportSummary(total=len(entries), dry_run=options.dry_run)
+    summary = ImportSummary(total=len(entries), dry_run=options.dry_run, outcomes=[] if keep_outcomes else None)
     started = time.perf_counter()
     journal = None
     if not options.dry_run:
@@ -451,7 +461,9 @@ class _Run:
                         with transaction.atomic():
                             person = self.people.resolve(entry)
                             sample = services.sample_from_detection(face, source=f"import:{entry.path}", source_image=data, source_name=entry.path.name)
-                            services.add_face(person, sample, journal=self.journal)
+                            # A labelled collection: the folder or manifest says whose face it is (the import has rules of its
+                            # own: --min-quality, --on-multiple-faces), so no duplicate check against other people.
+                            services.add_face(person, sample, journal=self.journal, check_duplicates=False)
                             self.people.add_to_watchlists(person, entry)
                     except (EmailTaken, ExternalIdTaken) as exc:
                         self.people.forget_uncommitted()

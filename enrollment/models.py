@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from pgvector.django import VectorField
@@ -156,3 +157,61 @@ class Calibration(models.Model):
 
     def __str__(self):
         return f"calibration of {self.embedding_model} ({self.created_at:%Y-%m-%d})"
+
+
+class ImportJob(models.Model):
+    """A bulk upload from the operator pages (a ZIP or a folder of per-person folders), imported in the background
+    by the same code as `manage.py import_faces` (enrollment/importing.py); see enrollment/import_jobs.py."""
+
+    class Status(models.TextChoices):
+        UPLOADING = "uploading", "Uploading"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=300, help_text="The ZIP's or the folder's name.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADING, db_index=True)
+    watchlist = models.CharField(max_length=200, blank=True, help_text="Every imported person is added to this watchlist.")
+    on_multiple_faces = models.CharField(max_length=16, default="largest")
+    total = models.PositiveIntegerField(default=0, help_text="Photos found in the upload.")
+    next_index = models.PositiveIntegerField(default=0, help_text="Photos handled so far, in path order (where a resume starts).")
+    counts = models.JSONField(default=dict, blank=True, help_text="Photos per outcome (importing.REASONS).")
+    people_created = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    stop_requested = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"
+
+    @property
+    def processed(self) -> int:
+        return sum(self.counts.values()) if self.counts else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.STOPPED, self.Status.FAILED)
+
+
+class ImportJobPhoto(models.Model):
+    """One photo of a bulk upload and what became of it (the per-photo report)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="photos")
+    index = models.PositiveIntegerField(help_text="Its place in the upload, in path order.")
+    path = models.CharField(max_length=1000, help_text="Relative to the upload: person folder / file.")
+    person_name = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=32, help_text="imported, or why not (importing.REASONS).")
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["index"]
+        indexes = [models.Index(fields=["job", "index"]), models.Index(fields=["job", "reason"])]

@@ -14,26 +14,29 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
-from recognition.exceptions import FaceAppError, NotFound, WatchlistNameTaken
+from recognition.exceptions import FaceAppError, NotFound, PendingEnrollmentNotFound, WatchlistNameTaken
 
 from . import services
-from .models import Face, Person, Watchlist
+from .models import Face, PendingEnrollment, Person, Watchlist
 
 PERSON_FIELDS = ("name", "email", "birthdate", "external_id", "metadata")
-PEOPLE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
+PEOPLE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "face_count", "-face_count")
 
 
 # --- People ------------------------------------------------------------------------------------
 
 
 def people(*, name: str = "", email: str = "", search: str = "", watchlist=None, ordering: str = "name") -> QuerySet:
-    """People with their face count and first face's id; `search` matches part of the name or the email."""
+    """People with their face count and first face's id; `search` matches part of the name, the email, the
+    external id or the name of one of their watchlists."""
     first_face = Face.objects.filter(person=OuterRef("pk")).order_by("created_at", "id").values("id")[:1]
     queryset = Person.objects.prefetch_related("watchlists").annotate(
         face_count=Count("faces", distinct=True), first_face_id=Subquery(first_face)
     )
     if search.strip():
-        queryset = queryset.filter(Q(name__icontains=search.strip()) | Q(email__icontains=search.strip()))
+        text = search.strip()
+        in_watchlist = Person.objects.filter(watchlists__name__icontains=text).values("id")
+        queryset = queryset.filter(Q(name__icontains=text) | Q(email__icontains=text) | Q(external_id__icontains=text) | Q(id__in=in_watchlist))
     if name:
         queryset = queryset.filter(name__icontains=name)
     if email:
@@ -137,20 +140,89 @@ def get_face(person: Person, face_id) -> Face:
     return face
 
 
-def add_faces(person: Person, photos: list[Photo], *, face_index: int | None = None, actor: Actor | None = None) -> list[Face]:
-    """One face from each photo, all or none: a photo without a face (601) stores nothing."""
-    samples = []
-    for photo in photos:
+@dataclass(frozen=True)
+class NotAdded:
+    """A photo (or held face) of a batch that was not added, and why."""
+
+    index: int  # its place in the batch, from 0
+    name: str  # the photo's file name, or the req_id of a held face
+    error: FaceAppError
+
+
+@dataclass(frozen=True)
+class Added:
+    faces: list[Face]
+    not_added: list[NotAdded]
+
+
+def add_faces(person: Person, photos: list[Photo], *, face_index: int | None = None, keep_good: bool = False,
+              reviewed_exception: str = "", actor: Actor | None = None) -> Added:
+    """One face from each photo (its largest, or `face_index`), each checked for being somebody else's
+    (`services.add_faces`: DuplicateFace names them unless `reviewed_exception` gives the reason to add it anyway).
+
+    All or none by default: the first bad photo (no face, not an image, a duplicate) is raised and nothing is
+    stored. With `keep_good`, the good photos are stored and the bad ones come back in `not_added`.
+    """
+    samples: list[tuple[int, Photo, services.FaceSample]] = []
+    not_added: list[NotAdded] = []
+    for index, photo in enumerate(photos):
         try:
-            samples.append(services.sample_from_image(photo.data, source_name=photo.name, face_index=face_index))
+            samples.append((index, photo, services.sample_from_image(photo.data, source_name=photo.name, face_index=face_index)))
         except FaceAppError as exc:
-            if photo.name and len(photos) > 1:  # say which of the photos it is
-                exc.message = f"{photo.name}: {exc.message}"
-                exc.args = (exc.message,)
-            raise
-    faces = services.add_faces(person, samples, actor=actor)
-    Person.objects.filter(id=person.id).update(updated_at=faces[-1].created_at)
-    return faces
+            if not keep_good:
+                raise _named(exc, photo.name, len(photos))
+            not_added.append(NotAdded(index, photo.name, exc))
+    if keep_good:
+        faces = []
+        for index, photo, sample in samples:
+            try:
+                faces += services.add_faces(person, [sample], reviewed_exception=reviewed_exception, actor=actor)
+            except FaceAppError as exc:
+                not_added.append(NotAdded(index, photo.name, exc))
+        not_added.sort(key=lambda item: item.index)
+    else:
+        faces = services.add_faces(person, [s for _, _, s in samples], reviewed_exception=reviewed_exception, actor=actor)
+    _touch(person, faces)
+    return Added(faces, not_added)
+
+
+def add_held_faces(person: Person, req_ids: list[str], *, reviewed: dict[str, str] | None = None,
+                   actor: Actor | None = None) -> Added:
+    """Held faces (pending enrolments, picked on the person's page or in 'Who is this?') added to `person`.
+
+    Each is checked on its own, so a batch keeps its good faces: a face that is somebody else's stays held
+    and comes back in `not_added` (DuplicateFace, naming them), unless `reviewed` gives, for its req_id, the
+    operator's reason to add it anyway. An expired req_id comes back as PendingEnrollmentNotFound. Each
+    added face's req_id is consumed.
+    """
+    reviewed = reviewed or {}
+    faces, not_added = [], []
+    for index, req_id in enumerate(dict.fromkeys(req_ids)):
+        try:
+            with transaction.atomic():
+                pending = PendingEnrollment.objects.select_for_update().unexpired().filter(req_id=req_id).first()
+                if pending is None:
+                    raise PendingEnrollmentNotFound()
+                faces += services.add_faces(person, [services.sample_from_pending(pending)],
+                                            reviewed_exception=reviewed.get(req_id, ""), actor=actor)
+                pending.delete()
+        except FaceAppError as exc:
+            not_added.append(NotAdded(index, req_id, exc))
+    _touch(person, faces)
+    return Added(faces, not_added)
+
+
+def _named(exc: FaceAppError, name: str, count: int) -> FaceAppError:
+    """Say which of several photos an error is about."""
+    if name and count > 1 and not exc.message.startswith(f"{name}: "):
+        exc.message = f"{name}: {exc.message}"
+        exc.args = (exc.message,)
+    return exc
+
+
+def _touch(person: Person, faces: list[Face]) -> None:
+    if faces:
+        Person.objects.filter(id=person.id).update(updated_at=faces[-1].created_at)
 
 
 def face_by_id(face_id) -> Face:

@@ -191,7 +191,8 @@ def _restore_person(item: dict, watchlists: dict, summary: RestoreSummary, journ
             missing = [f for f in item.get("faces", ()) if f["id"] not in existing]
             vectors = _vectors(missing, model)
             for face, (vector, reembedded) in zip(missing, vectors):
-                services.add_face(person, _sample(face, vector, model if reembedded else face["embedding_model"]), journal=journal)
+                services.add_face(person, _sample(face, vector, model if reembedded else face["embedding_model"]), journal=journal,
+                                  check_duplicates=False)  # restoring exported faces, as they were
                 if face.get("created_at"):
                     Face.objects.filter(id=face["id"]).update(created_at=face["created_at"])
                 summary.counts["faces re-embedded" if reembedded else "faces restored with their vector"] += 1

@@ -157,11 +157,40 @@ class FacesAdd(serializers.Serializer):
     )
     face_index = serializers.IntegerField(required=False, min_value=0, max_value=1000,
                                           help_text="Which face of each photo to take (from 0, largest first); default the largest.")
+    keep_good = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Store the good photos and list the bad ones in `not_added` (default: all or none, the first bad photo is the error).",
+    )
+    reviewed_exception = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, trim_whitespace=True,
+        help_text="Add faces that already belong to another enrolled person anyway: the reason, after a review by a person. "
+                  "Each such face is written to the audit log with the person it resembles. Without it such a face is "
+                  "refused (409 duplicate_face, naming the other person).",
+    )
+
+
+class NotAddedSerializer(serializers.Serializer):
+    image_index = serializers.IntegerField(source="index", help_text="The photo's place in the request, from 0.")
+    image_name = serializers.CharField(source="name")
+    error_code = serializers.SerializerMethodField()
+    message = serializers.CharField(source="error.message")
+    existing_user_id = serializers.SerializerMethodField(help_text="For duplicate_face: the person the face already belongs to.")
+    existing_user_name = serializers.SerializerMethodField()
+
+    def get_error_code(self, item) -> str:
+        return str(item.error.error_code)
+
+    def get_existing_user_id(self, item) -> str | None:
+        return item.error.extra.get("existing_user_id")
+
+    def get_existing_user_name(self, item) -> str | None:
+        return item.error.extra.get("existing_user_name")
 
 
 class FacesAdded(serializers.Serializer):
     person_id = serializers.UUIDField()
     faces = FaceSerializer(many=True)
+    not_added = NotAddedSerializer(many=True, required=False, help_text="With keep_good: the photos not stored, and why.")
 
 
 class WatchlistSerializer(serializers.ModelSerializer):

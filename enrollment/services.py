@@ -23,7 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -31,7 +31,6 @@ from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
 from recognition import embedders, pipeline, quality
 from recognition.exceptions import (
-    DuplicateFace,
     EmailTaken,
     ExternalIdTaken,
     FaceIndexOutOfRange,
@@ -43,15 +42,12 @@ from recognition.exceptions import (
 from recognition import liveness as face_liveness
 from recognition.types import Face as DetectedFace
 
-from . import decision, gallery, identification
+from . import decision, duplicates, gallery, identification
 from .models import Face, PendingEnrollment, Person
 
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 96
-# One lock id for "check for a duplicate face, then insert": two enrolments of the same new face
-# must not both pass the check.
-_ENROL_LOCK_ID = 0x6661636501
 
 
 def current_embedding_model() -> str:
@@ -170,6 +166,16 @@ def discard_pending(req_id: str) -> None:
         raise PendingEnrollmentNotFound()
 
 
+def keep_pending(req_id: str, *, seconds: int | None = None, now: dt.datetime | None = None) -> PendingEnrollment:
+    """Keep a held face longer ('Keep as unknown'): until `seconds` (FACEAPP_UNKNOWN_KEEP_SECONDS) from now."""
+    now = now or timezone.now()
+    seconds = settings.FACEAPP_UNKNOWN_KEEP_SECONDS if seconds is None else seconds
+    pending = get_pending(req_id)
+    pending.expires_at = max(pending.expires_at, now + dt.timedelta(seconds=seconds))
+    pending.save(update_fields=["expires_at"])
+    return pending
+
+
 def delete_expired_pending(*, now: dt.datetime | None = None) -> int:
     deleted, _ = PendingEnrollment.objects.expired(now).delete()
     return deleted
@@ -275,7 +281,7 @@ def enrol_person(
             )
             if pending is None:
                 raise PendingEnrollmentNotFound()
-            sample = _sample_from_pending(pending)
+            sample = sample_from_pending(pending)
             if liveness:
                 refuse_not_live(face_liveness.check_crop(decode_jpeg(sample.crop_jpeg)))
         refuse_taken(email=email, external_id=external_id)
@@ -306,25 +312,54 @@ def enrol_from_pending(req_ids: list[str], *, name: str, birthdate: dt.date | No
             pendings = {p.req_id: p for p in PendingEnrollment.objects.select_for_update().unexpired().filter(req_id__in=req_ids[1:])}
             if len(pendings) != len(set(req_ids[1:])):
                 raise PendingEnrollmentNotFound()
-            add_faces(person, [_sample_from_pending(pendings[r]) for r in dict.fromkeys(req_ids[1:])], actor=actor)
+            allow = fields.get("allow_duplicates")
+            allow = settings.FACEAPP_ALLOW_DUPLICATES if allow is None else allow
+            add_faces(person, [sample_from_pending(pendings[r]) for r in dict.fromkeys(req_ids[1:])], actor=actor,
+                      check_duplicates=not allow)
             PendingEnrollment.objects.filter(req_id__in=req_ids[1:]).delete()
     return person
 
 
-def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None, journal: "FileJournal | None" = None) -> Face:
+def add_face(person: Person, sample: FaceSample, *, actor: Actor | None = None, journal: "FileJournal | None" = None,
+             check_duplicates: bool = True, reviewed_exception: str = "") -> Face:
     """Store one face of `person`: its files, then its row, in one transaction (a savepoint when nested).
 
-    `journal`, when given, is told each file's name before the file is written (see FileJournal).
+    `journal`, when given, is told each file's name before the file is written (see FileJournal). The
+    duplicate check and `reviewed_exception` are those of `add_faces`.
     """
-    return add_faces(person, [sample], actor=actor, journal=journal)[0]
+    return add_faces(person, [sample], actor=actor, journal=journal, check_duplicates=check_duplicates,
+                     reviewed_exception=reviewed_exception)[0]
 
 
-def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None, journal: "FileJournal | None" = None) -> list[Face]:
-    """Several faces for one person, all or none."""
+def add_faces(person: Person, samples: list[FaceSample], *, actor: Actor | None = None, journal: "FileJournal | None" = None,
+              check_duplicates: bool = True, reviewed_exception: str = "") -> list[Face]:
+    """Several faces for one person, all or none.
+
+    Each face is first checked against everybody else (`duplicates.find`, the duplicate policy of enrolment):
+    one that already belongs to another person raises DuplicateFace naming them, unless `reviewed_exception`
+    gives the operator's reason to add it anyway; the audit entry of that face then records the reason and
+    the person it resembles. `check_duplicates=False` is for paths with rules of their own: a bulk import of
+    a labelled collection (`importing`), a restore of exported faces (`portability`).
+    """
+    reviewed_exception = (reviewed_exception or "").strip()
     with transaction.atomic(), _delete_files_on_error() as written:
+        resembles: list[dict] = [{} for _ in samples]
+        if check_duplicates:
+            duplicates.lock()
+            for i, sample in enumerate(samples):
+                found = duplicates.find(sample.embedding, embedding_model=sample.embedding_model, exclude_person=person)
+                if found is None:
+                    continue
+                if not reviewed_exception:
+                    name = sample.source_name or ""
+                    raise found.error(f"{name}: " if name and len(samples) > 1 else "")
+                resembles[i] = found.audit(reviewed_exception)
         faces = [_create_face(person, sample, written, journal) for sample in samples]
-        for face in faces:
-            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id))
+        for face, exception in zip(faces, resembles):
+            record(actor, Action.FACE_ADD, target_type="face", target_id=face.id, person_id=str(person.id), **exception)
+    if resembles and any(resembles):
+        logger.warning("added %d face(s) to person %s as reviewed exceptions: %s", sum(map(bool, resembles)), person.id,
+                       reviewed_exception)
     return faces
 
 
@@ -418,7 +453,7 @@ def _delete_unreferenced(names: list[str]) -> int:
     return deleted
 
 
-def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
+def sample_from_pending(pending: PendingEnrollment) -> FaceSample:
     return FaceSample(
         embedding=np.asarray(pending.embedding, dtype=np.float32),
         embedding_model=pending.embedding_model,
@@ -432,25 +467,10 @@ def _sample_from_pending(pending: PendingEnrollment) -> FaceSample:
 
 def _refuse_duplicate(sample: FaceSample) -> None:
     """Refuse a face that already belongs to an enrolled person, by a decision of its own (decision.duplicate_policy)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENROL_LOCK_ID])
-    size = gallery.gallery_size(embedding_model=sample.embedding_model)
-    policy = decision.duplicate_policy(embedding_model=sample.embedding_model, gallery_size=size)
-    normalise_k = policy.normalisation.k if policy.normalisation else None
-    match = gallery.best_match(sample.embedding, embedding_model=sample.embedding_model, normalise_k=normalise_k)
-    if match is None:
-        return
-    verdict = decision.decide(match.similarity, policy, normalised_score=match.normalised_score)
-    if verdict.named:
-        person = match.person
-        raise DuplicateFace(
-            f"This face is already enrolled as {person.name} ({person.id}; {verdict.reason} of the "
-            f"{policy.preset} duplicate check at {size} faces).",
-            existing_user_id=str(person.id),
-            existing_user_name=person.name,
-            similarity=round(match.similarity, 4),
-            threshold=round(verdict.threshold, 4),
-        )
+    duplicates.lock()
+    found = duplicates.find(sample.embedding, embedding_model=sample.embedding_model)
+    if found is not None:
+        raise found.error()
 
 
 def _create_face(person: Person, sample: FaceSample, written: list[str], journal: FileJournal | None = None) -> Face:

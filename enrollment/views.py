@@ -23,6 +23,7 @@ from .serializers import (
     FaceSerializer,
     FacesAdd,
     FacesAdded,
+    NotAddedSerializer,
     PeopleQuery,
     PersonCreate,
     PersonSerializer,
@@ -146,9 +147,12 @@ class PersonView(APIView):
     post=extend_schema(
         summary="Add faces to a person from one or more photos",
         description="Each photo must contain a face (else 400 / 601 and nothing is stored); its largest face is taken unless "
-                    "`face_index` says which. Needs the `enroll` scope.",
+                    "`face_index` says which. A face that already belongs to another enrolled person is refused (409 "
+                    "`duplicate_face`, naming them in `existing_user_id` / `existing_user_name`: the same duplicate policy as "
+                    "enrolment) unless `reviewed_exception` gives the reason to add it anyway (audited). With `keep_good`, "
+                    "the good photos are stored and the bad ones listed in `not_added`. Needs the `enroll` scope.",
         request={"multipart/form-data": FacesAdd},
-        responses={201: FacesAdded, **errors(400, 404, 413, 415)},
+        responses={201: FacesAdded, **errors(400, 404, 409, 413, 415)},
     ),
 )
 class FacesView(APIView):
@@ -165,8 +169,13 @@ class FacesView(APIView):
         person = people.get_person(person_id)
         data = _validated(FacesAdd, request.data)
         photos = [people.Photo(read_upload(upload), getattr(upload, "name", "") or "") for upload in data["image"]]
-        faces = people.add_faces(person, photos, face_index=data.get("face_index"), actor=Actor.from_request(request))
-        body = {"person_id": person.id, "faces": faces}
+        added = people.add_faces(person, photos, face_index=data.get("face_index"), keep_good=data["keep_good"],
+                                 reviewed_exception=data.get("reviewed_exception", ""), actor=Actor.from_request(request))
+        if not added.faces and added.not_added:  # keep_good, and every photo was bad: the first one's error
+            first = added.not_added[0].error
+            first.extra = {**first.extra, "not_added": NotAddedSerializer(added.not_added, many=True).data}
+            raise first
+        body = {"person_id": person.id, "faces": added.faces, "not_added": added.not_added}
         return Response(FacesAdded(body, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 

@@ -212,6 +212,13 @@ FACEAPP_LIVENESS_THRESHOLD = env_float("FACEAPP_LIVENESS_THRESHOLD", 0.5)
 FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
 FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)
 FACEAPP_ALLOW_DUPLICATES = env_bool("FACEAPP_ALLOW_DUPLICATES", False)
+# "Keep as unknown" ('Who is this?'): how long a face the operator chose to keep stays held (a pending enrolment).
+FACEAPP_UNKNOWN_KEEP_SECONDS = env_int("FACEAPP_UNKNOWN_KEEP_SECONDS", 7 * 24 * 3600)
+# Bulk uploads from the operator pages (enrollment/import_jobs.py): the most they may unpack to, and how long one
+# background task imports before it hands the rest to the next (under django-q2's timeout and retry).
+FACEAPP_IMPORT_MAX_BYTES = env_int("FACEAPP_IMPORT_MAX_BYTES", 4 * 1024**3)
+FACEAPP_IMPORT_MAX_FILES = env_int("FACEAPP_IMPORT_MAX_FILES", 200_000)
+FACEAPP_IMPORT_SLICE_SECONDS = env_int("FACEAPP_IMPORT_SLICE_SECONDS", 240)
 
 # --- Video streams (videostreams/) -------------------------------------------------------------
 FACEAPP_RUN_CAMERAS = env_bool("FACEAPP_RUN_CAMERAS", True)  # `serve` starts `run_cameras` too

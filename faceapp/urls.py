@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -53,6 +54,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/models/", admin.site.admin_view(models_page), name="admin-models"),
     path("admin/", admin.site.urls),
+    # The old staff events page: the operator UI's events page replaced it.
+    path("videostreams/events/", RedirectView.as_view(pattern_name="ui:events", query_string=True), name="events-feed"),
     path("videostreams/", include("videostreams.urls")),
     # The operator web UI (staff only): a login of its own, then /ui/.
     path("accounts/login/", auth_views.LoginView.as_view(

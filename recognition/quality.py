@@ -76,3 +76,29 @@ def problems(quality: dict) -> list[str]:
     if abs(quality.get("pitch", 0.0)) > limits["max_pitch"]:
         found.append(f"tilted up or down (pitch {quality.get('pitch')}°)")
     return found
+
+
+# Between fine and poor: what the operator pages call "fair" (usable, but not the best to enrol): twice the
+# poor face size, the sharpness of lfw-dev's 5th percentile (above), a face turned or tilted over 25 degrees.
+FAIR_QUALITY_LIMITS = {"min_face_size": 80, "min_detection_score": 0.995, "min_sharpness": 20.0, "max_yaw": 25.0, "max_pitch": 25.0}
+GOOD, FAIR, POOR = "good", "fair", "poor"
+
+
+def grade(quality: dict) -> tuple[str, list[str]]:
+    """good, fair or poor, with the reasons for anything less than good (a face's `Quality.as_dict()`)."""
+    poor = problems(quality)
+    if poor:
+        return POOR, poor
+    limits = FAIR_QUALITY_LIMITS
+    found = []
+    if quality.get("face_size", 1e9) < limits["min_face_size"]:
+        found.append(f"smallish face ({quality.get('face_size')} px, under {limits['min_face_size']})")
+    if quality.get("detection_score", 1.0) < limits["min_detection_score"]:
+        found.append(f"detection not quite sure ({quality.get('detection_score')})")
+    if quality.get("sharpness", 1e9) < limits["min_sharpness"]:
+        found.append(f"soft (sharpness {float(quality.get('sharpness')):.0f})")
+    if abs(quality.get("yaw", 0.0)) > limits["max_yaw"]:
+        found.append(f"turned (yaw {float(quality.get('yaw')):.0f}°)")
+    if abs(quality.get("pitch", 0.0)) > limits["max_pitch"]:
+        found.append(f"tilted (pitch {float(quality.get('pitch')):.0f}°)")
+    return (FAIR, found) if found else (GOOD, [])

@@ -13,7 +13,6 @@ api_router.register("webhook-deliveries", views.WebhookDeliveryViewSet, basename
 
 app_name = "videostreams"
 urlpatterns = [
-    path("events/", views.events_feed, name="events-feed"),
     path("events/feed.json", views.events_feed_json, name="events-feed-json"),
     path("events/<uuid:pk>/<str:kind>.jpg", views.event_image, name="event-image"),
 ]

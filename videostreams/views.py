@@ -1,9 +1,10 @@
-"""The video API (/api/v1/cameras, events, rules, webhook-deliveries) and the staff events feed page."""
+"""The video API (/api/v1/cameras, events, rules, webhook-deliveries) and the staff events feed (JSON; the page is the
+operator UI's /ui/events/)."""
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -89,12 +90,6 @@ def event_image_response(event: Event, kind: str) -> FileResponse:
 
 
 # --- The staff pages (session login, not the API's authentication) ------------------------------
-
-
-@staff_member_required
-def events_feed(request):
-    """A page listing the latest events, refreshed every few seconds from events_feed_json."""
-    return render(request, "videostreams/events_feed.html", {"cameras": Camera.objects.all()})
 
 
 @staff_member_required

@@ -38,8 +38,14 @@ PRESET_CHOICES = [
 
 
 class PhotoForm(forms.Form):
+    """'Who is this?': a photo, the preset that decides, and optionally the watchlists to search."""
+
     photo = forms.FileField(label="Photo", widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
     preset = forms.ChoiceField(label="Decision", choices=PRESET_CHOICES, required=False)
+    watchlists = forms.ModelMultipleChoiceField(
+        queryset=Watchlist.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
+        label="Search only these watchlists", help_text="None ticked: everybody enrolled.",
+    )
 
 
 PERSON_FIELDS = ("name", "birthdate", "email", "external_id", "watchlists")
@@ -83,6 +89,60 @@ class EnrolForm(PersonForm):
         self.fields["req_id"].choices = [(r, r) for r in req_ids]
 
 
+class AddFacesForm(forms.Form):
+    """Adding picked faces (req_ids of pending enrolments) to a person; a face that is somebody else's needs a
+    tick of its own under `reviewed` and the reason."""
+
+    req_id = forms.MultipleChoiceField(label="Faces", widget=forms.CheckboxSelectMultiple,
+                                       error_messages={"required": "Pick at least one face."})
+    reviewed = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(required=False, max_length=500, label="Why add it anyway (reviewed exception)",
+                             help_text="Written to the audit log with the person the face resembles.")
+    shown = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, req_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["req_id"].choices = [(r, r) for r in req_ids]
+        self.fields["reviewed"].choices = [(r, r) for r in req_ids]
+
+    def clean(self):
+        data = super().clean()
+        picked_reviewed = set(data.get("reviewed") or ()) & set(data.get("req_id") or ())
+        if picked_reviewed and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the face is added although it is somebody else's: the reason is audited.")
+        return data
+
+    def reviewed_reasons(self) -> dict[str, str]:
+        reason = (self.cleaned_data.get("reason") or "").strip()
+        return {r: reason for r in self.cleaned_data.get("reviewed") or ()} if reason else {}
+
+
+PEOPLE_SORTS = {"name": "name", "-name": "-name", "faces": "face_count", "-faces": "-face_count",
+                "created": "created_at", "-created": "-created_at"}
+
+
 class PeopleFilter(forms.Form):
-    q = forms.CharField(required=False, label="Name or email")
+    q = forms.CharField(required=False, label="Name, email or external id")
     watchlist = forms.ModelChoiceField(queryset=Watchlist.objects.order_by("name"), required=False, empty_label="any watchlist")
+    sort = forms.ChoiceField(required=False, choices=[(k, k) for k in PEOPLE_SORTS])
+
+
+class WatchlistForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000)
+
+    def add_service_error(self, exc: FaceAppError) -> None:
+        self.add_error("name" if getattr(exc, "error_code", "") == "watchlist_exists" else None, exc.message)
+
+
+class ImportForm(forms.Form):
+    """A bulk upload: a ZIP of per-person folders (a folder is sent by the page's script, file by file)."""
+
+    archive = forms.FileField(label="ZIP file", required=False, widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+                              help_text="One folder per person, named after them (underscores become spaces), holding their photos.")
+    watchlist = forms.CharField(required=False, max_length=200, label="Add everyone to the watchlist",
+                                help_text="Optional; created if it does not exist.")
+    on_multiple_faces = forms.ChoiceField(
+        label="A photo with several faces", initial="largest",
+        choices=[("largest", "enrol its largest face"), ("skip", "skip the photo (reported)")],
+    )

@@ -1,20 +1,56 @@
-"""The operator web UI under /ui/ (login at /accounts/login/)."""
+"""The operator web UI under /ui/ (login at /accounts/login/). Names start with their menu entry (see nav_section)."""
 from django.urls import path
-from django.views.generic import RedirectView
 
-from . import views
+from .views import enrol, imports, people, video, watchlists, who
 
 app_name = "ui"
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="ui:people"), name="index"),
-    path("people/", views.people_list, name="people"),
-    path("people/<uuid:person_id>/", views.person_detail, name="person"),
-    path("people/<uuid:person_id>/delete/", views.person_delete, name="person-delete"),
-    path("people/<uuid:person_id>/faces/<uuid:face_id>/delete/", views.face_delete, name="face-delete"),
-    path("faces/<uuid:face_id>/thumbnail.jpg", views.face_thumbnail, name="face-thumbnail"),
-    path("enrol/", views.enrol, name="enrol"),
-    path("who/", views.who, name="who"),
-    path("pending/", views.pending_list, name="pending"),
-    path("pending/<str:req_id>/discard/", views.pending_discard, name="pending-discard"),
-    path("pending/<str:req_id>/crop.jpg", views.pending_crop, name="pending-crop"),
+    path("", video.dashboard, name="dashboard"),
+    path("dashboard/live/", video.dashboard_live, name="dashboard-live"),
+    # People and their faces
+    path("people/", people.people_list, name="people"),
+    path("people/<uuid:person_id>/", people.person_detail, name="person"),
+    path("people/<uuid:person_id>/add/", people.person_add_faces, name="person-add"),
+    path("people/<uuid:person_id>/delete/", people.person_delete, name="person-delete"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/delete/", people.face_delete, name="face-delete"),
+    path("faces/<uuid:face_id>/thumbnail.jpg", people.face_thumbnail, name="face-thumbnail"),
+    # Enrol, who is this, pending enrolments
+    path("enrol/", enrol.enrol, name="enrol"),
+    path("who/", who.who, name="who"),
+    path("who/add/<uuid:person_id>/", who.who_add, name="who-add"),
+    path("pending/", enrol.pending_list, name="pending"),
+    path("pending/<str:req_id>/discard/", enrol.pending_discard, name="pending-discard"),
+    path("pending/<str:req_id>/keep/", enrol.pending_keep, name="pending-keep"),
+    path("pending/<str:req_id>/crop.jpg", enrol.pending_crop, name="pending-crop"),
+    # Events
+    path("events/", video.event_list, name="events"),
+    path("events/live/", video.event_list_live, name="events-live"),
+    path("events/<uuid:event_id>/", video.event_detail, name="event"),
+    path("events/<uuid:event_id>/<str:kind>.jpg", video.event_image, name="event-image"),
+    # Cameras
+    path("cameras/", video.camera_list, name="cameras"),
+    path("cameras/live/", video.camera_list_live, name="cameras-live"),
+    path("cameras/new/", video.camera_edit, name="camera-new"),
+    path("cameras/<uuid:camera_id>/", video.camera_edit, name="camera"),
+    path("cameras/<uuid:camera_id>/snapshot.jpg", video.camera_snapshot, name="camera-snapshot"),
+    path("cameras/<uuid:camera_id>/delete/", video.camera_delete, name="camera-delete"),
+    # Watchlists
+    path("watchlists/", watchlists.watchlist_list, name="watchlists"),
+    path("watchlists/<uuid:watchlist_id>/", watchlists.watchlist_detail, name="watchlist"),
+    path("watchlists/<uuid:watchlist_id>/members/", watchlists.watchlist_members, name="watchlist-members"),
+    path("watchlists/<uuid:watchlist_id>/delete/", watchlists.watchlist_delete, name="watchlist-delete"),
+    # Rules
+    path("rules/", video.rule_list, name="rules"),
+    path("rules/new/", video.rule_edit, name="rule-new"),
+    path("rules/<uuid:rule_id>/", video.rule_edit, name="rule"),
+    path("rules/<uuid:rule_id>/delete/", video.rule_delete, name="rule-delete"),
+    # Bulk upload
+    path("import/", imports.import_list, name="imports"),
+    path("import/folder/", imports.import_new_folder, name="import-folder"),
+    path("import/<uuid:job_id>/", imports.import_detail, name="import"),
+    path("import/<uuid:job_id>/files/", imports.import_files, name="import-files"),
+    path("import/<uuid:job_id>/start/", imports.import_start, name="import-start"),
+    path("import/<uuid:job_id>/status.json", imports.import_status, name="import-status"),
+    path("import/<uuid:job_id>/report.csv", imports.import_report, name="import-report"),
+    path("import/<uuid:job_id>/<str:action>/", imports.import_control, name="import-control"),
 ]

@@ -19,7 +19,7 @@ def faces_url(person) -> str:
 
 def test_adding_several_photos_stores_one_face_each_with_quality(cast):
     response = cast.enroll.post(
-        faces_url(cast.biden), {"image": [upload("samples", "biden_biden2.jpg"), upload("samples", "obama_and_biden.jpg")]},
+        faces_url(cast.biden), {"image": [upload("samples", "biden_biden2.jpg"), upload("samples", "biden.jpg", name="biden-again.jpg")]},
         format="multipart",
     )
     body = response.json()
@@ -35,9 +35,12 @@ def test_adding_several_photos_stores_one_face_each_with_quality(cast):
 def test_face_index_picks_another_face_than_the_largest(cast):
     detected = cast.read.post("/api/v1/detect", {"image": upload("samples", "obama_and_biden.jpg")}, format="multipart").json()["faces"]
     assert len(detected) >= 2
-    largest = cast.enroll.post(faces_url(cast.biden), {"image": [upload("samples", "obama_and_biden.jpg")]}, format="multipart").json()
-    second = cast.enroll.post(faces_url(cast.biden), {"image": [upload("samples", "obama_and_biden.jpg")], "face_index": 1},
-                              format="multipart").json()
+    # Both faces belong to enrolled people, so one of them is somebody else's: added as a reviewed exception.
+    reviewed = "test: which face face_index picks"
+    largest = cast.enroll.post(faces_url(cast.biden), {"image": [upload("samples", "obama_and_biden.jpg")], "reviewed_exception": reviewed},
+                               format="multipart").json()
+    second = cast.enroll.post(faces_url(cast.biden), {"image": [upload("samples", "obama_and_biden.jpg")], "face_index": 1,
+                                                      "reviewed_exception": reviewed}, format="multipart").json()
     assert largest["faces"][0]["box"] == detected[0]["box"]
     assert second["faces"][0]["box"] == detected[1]["box"]
 
@@ -57,6 +60,63 @@ def test_one_photo_without_a_face_stores_none_of_the_photos(cast, media_in_tmp):
     assert_error(response, 400, 601)
     assert cast.biden.faces.count() == 1
     assert {p for p in media_in_tmp.rglob("*") if p.is_file()} == before
+
+
+def test_a_face_of_another_enrolled_person_is_refused_naming_them_and_nothing_is_stored(cast):
+    """Bug: POST /people/{id}/faces had no duplicate check: Obama's face was added to Joe Biden without a word."""
+    before = Face.objects.count()
+    body = assert_error(cast.enroll.post(faces_url(cast.biden), {"image": [upload("samples", "biden_biden2.jpg"), upload("samples", "obama2.jpg")]},
+                                         format="multipart"), 409, "duplicate_face")
+    assert body["message"].startswith(f"obama2.jpg: This face is already enrolled as Barack Obama ({cast.obama.id}; similarity ")
+    assert body["existing_user_id"] == str(cast.obama.id) and body["existing_user_name"] == "Barack Obama"
+    assert Face.objects.count() == before
+
+
+def test_the_duplicate_check_uses_the_enrolment_duplicate_policy_and_ignores_the_persons_own_faces(cast):
+    from enrollment import decision, gallery
+    from enrollment.models import Face as FaceRow
+    from recognition import embedders
+
+    model = embedders.model_id()
+    others = FaceRow.objects.exclude(person=cast.obama)
+    policy = decision.duplicate_policy(embedding_model=model, gallery_size=others.count())
+    body = assert_error(cast.enroll.post(faces_url(cast.obama), {"image": [upload("samples", "biden.jpg")]}, format="multipart"),
+                        409, "duplicate_face")
+    assert body["threshold"] == round(policy.threshold, 4) and policy.preset == "strict"
+    assert f"the strict duplicate threshold at {others.count()} faces" in body["message"]
+    assert gallery.gallery_size(embedding_model=model) == 3
+    # His own photo again is no duplicate of anybody else.
+    assert cast.enroll.post(faces_url(cast.obama), {"image": [upload("samples", "obama.jpg")]}, format="multipart").status_code == 201
+
+
+def test_a_reviewed_exception_adds_the_face_anyway_and_audits_whom_it_resembles(cast):
+    response = cast.enroll.post(faces_url(cast.biden), {"image": [upload("samples", "obama2.jpg")],
+                                                        "reviewed_exception": "twin brother, checked by the desk"}, format="multipart")
+    assert response.status_code == 201, response.json()
+    face_id = response.json()["faces"][0]["id"]
+    entry = AuditEntry.objects.get(action="face.add", target_id=face_id)
+    assert entry.details["reviewed_exception"] == "twin brother, checked by the desk"
+    assert entry.details["resembles_person_id"] == str(cast.obama.id) and entry.details["resembles_person_name"] == "Barack Obama"
+    assert entry.details["similarity"] >= entry.details["duplicate_threshold"]
+
+
+def test_keep_good_stores_the_good_photos_and_lists_the_bad_ones(cast):
+    response = cast.enroll.post(faces_url(cast.biden), {"keep_good": "true", "image": [
+        upload("samples", "biden_biden2.jpg"), upload("nonfaces", "cat.jpg"), upload("samples", "obama2.jpg"),
+        SimpleUploadedFile("x.jpg", b"not an image" * 10),
+    ]}, format="multipart")
+    body = response.json()
+    assert response.status_code == 201, body
+    assert len(body["faces"]) == 1 and cast.biden.faces.count() == 2
+    assert [(n["image_index"], n["image_name"], n["error_code"]) for n in body["not_added"]] == [
+        (1, "cat.jpg", "601"), (2, "obama2.jpg", "duplicate_face"), (3, "x.jpg", "invalid_image")]
+    assert body["not_added"][1]["existing_user_name"] == "Barack Obama"
+
+
+def test_keep_good_with_only_bad_photos_is_the_first_error_with_the_list(cast):
+    body = assert_error(cast.enroll.post(faces_url(cast.biden), {"keep_good": "true", "image": [upload("nonfaces", "cat.jpg")]},
+                                         format="multipart"), 400, 601)
+    assert body["not_added"][0]["image_name"] == "cat.jpg"
 
 
 @pytest.mark.parametrize(

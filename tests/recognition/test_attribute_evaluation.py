@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recognition import attribute_evaluation, attribute_models
-from tests.conftest import data_path
+from tests.conftest import shared_data_path
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_labels_need_a_person_and_a_gender_or_age_column(tmp_path):
 
 
 def test_gender_result_counts_a_confusion_matrix(models_ready, labels_csv):
-    faces = attribute_evaluation.collect(data_path("lfw-dev"), attribute_evaluation.read_labels(labels_csv))
+    faces = attribute_evaluation.collect(shared_data_path("lfw-dev"), attribute_evaluation.read_labels(labels_csv))
     result = attribute_evaluation.gender_result(attribute_models.MODELS["mini-xception-gender"], faces)
     assert result.confusion.sum() == result.faces == len(faces.regions)
     assert result.confusion[0].sum() == faces.genders.count("female")
@@ -42,7 +42,7 @@ def test_gender_result_counts_a_confusion_matrix(models_ready, labels_csv):
 def test_evaluate_attributes_prints_accuracy_and_draws_the_confusion_matrix(models_ready, tmp_path):
     plot = tmp_path / "confusion.png"
     out = io.StringIO()
-    call_command("evaluate", str(data_path("lfw-dev")), attributes=str(data_path("lfw-dev-gender.csv")), limit=20,
+    call_command("evaluate", str(shared_data_path("lfw-dev")), attributes=str(shared_data_path("lfw-dev-gender.csv")), limit=20,
                  confusion_plot=str(plot), stdout=out, stderr=io.StringIO())
     text = out.getvalue()
     assert "gender mini-xception-gender   accuracy" in text and "held-out half" in text

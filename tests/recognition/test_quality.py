@@ -109,3 +109,14 @@ def test_a_profile_photo_is_a_poor_quality_face(models_ready):
 
     face = pipeline.analyse_bytes(read_bytes("samples", "cameraman.jpg")).largest_face()
     assert any(p.startswith("turned sideways") for p in quality.problems(face.quality.as_dict()))
+
+
+def test_grade_is_poor_with_the_problems_fair_near_them_and_good_otherwise():
+    from recognition.quality import grade
+
+    fine = {"face_size": 120, "detection_score": 0.9999, "sharpness": 60.0, "yaw": 5.0, "pitch": 3.0, "roll": 1.0}
+    assert grade(fine) == ("good", [])
+    assert grade({**fine, "face_size": 60}) == ("fair", ["smallish face (60 px, under 80)"])
+    assert grade({**fine, "yaw": -30.0})[1] == ["turned (yaw -30°)"]
+    label, reasons = grade({**fine, "sharpness": 4.0, "face_size": 30})
+    assert label == "poor" and reasons == ["small face (30 px, under 40)", "blurred"]

@@ -61,8 +61,9 @@ def test_the_events_feed_filters_by_attributes_and_shows_them(client, seen):
     assert [e["id"] for e in events] == [str(seen["woman-25"].id)]
     assert (events[0]["gender"], events[0]["age"], events[0]["emotion"]) == ("female", 25.0, "happy")
     assert client.get("/videostreams/events/feed.json", {"age_min": "old"}).status_code == 400
-    page = client.get("/videostreams/events/").content
-    assert b'name="age_min"' in page and b"attributeBadges" in page
+    page = client.get("/ui/events/", {"gender": "female", "age_max": 30}).content.decode()
+    assert 'name="age_min"' in page and 'name="emotion"' in page
+    assert page.count('class="attr-badge gender-female"') == 1 and "~25 y" in page  # woman-25 only, with her badges
 
 
 def test_a_camera_asks_for_every_attribute_by_default_and_refuses_unknown_ones(api_client):

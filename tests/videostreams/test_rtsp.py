@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import data_path
+from tests.conftest import shared_data_path
 from videostreams.processing import CameraConfig
 from videostreams.queues import FrameQueue
 from videostreams.sources import RUNNING, CameraReader
@@ -51,7 +51,7 @@ def rtsp():
     problem = install_server()
     if problem:
         pytest.skip(problem)
-    clip = data_path("video", "short_hamilton_clip.mp4")
+    clip = shared_data_path("video", "short_hamilton_clip.mp4")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

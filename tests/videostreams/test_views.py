@@ -164,14 +164,14 @@ def test_unknown_event_is_a_404_in_the_envelope(api_client):
     assert_error(api_client.get("/api/v1/events/00000000-0000-0000-0000-000000000000"), 404, "not_found")
 
 
-def test_the_events_feed_page_is_for_staff_only(client, cast):
-    response = client.get("/videostreams/events/")
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+def test_the_events_feed_is_for_staff_only_and_its_old_page_is_the_operator_events_page(client, cast):
+    response = client.get("/videostreams/events/", follow=True)
+    assert response.redirect_chain[0][0] == "/ui/events/" and "/accounts/login/" in response.redirect_chain[-1][0]
     assert client.get("/videostreams/events/feed.json").status_code == 302
     staff = get_user_model().objects.create_user("operator", password="pw-operator-1", is_staff=True)
     client.force_login(staff)
-    page = client.get("/videostreams/events/")
-    assert page.status_code == 200 and b"Live events" in page.content and b"feed.json" in page.content
+    page = client.get("/videostreams/events/", follow=True)
+    assert page.status_code == 200 and b"<h1>Events" in page.content
 
 
 def test_the_feed_json_gives_events_updated_after_a_time(client, cast):

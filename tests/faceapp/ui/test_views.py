@@ -11,19 +11,7 @@ from enrollment.models import Face, PendingEnrollment, Person
 from tests.conftest import read_bytes, upload
 
 
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("operator", password="a long pass phrase 1", is_staff=True)
-
-
-@pytest.fixture
-def operator(client, staff):
-    client.force_login(staff)
-    return client
-
-
-def req_ids_on(page: str) -> list[str]:
-    return re.findall(r'name="req_id" value="([0-9a-f]+)"', page)
+from .conftest import req_ids_on
 
 
 # --- Access ------------------------------------------------------------------------------------
@@ -119,7 +107,8 @@ def test_face_thumbnail_is_a_jpeg_for_staff_only(client, operator, cast):
 def test_person_page_shows_every_face_with_quality_and_date(operator, cast):
     page = operator.get(reverse("ui:person", args=[cast.obama.id])).content.decode()
     assert page.count('class="card face"') == 2
-    assert "quality: size" in page and "Delete face" in page
+    assert page.count('class="badge good"') + page.count('class="badge fair"') + page.count('class="badge poor"') == 2
+    assert "Delete face" in page
 
 
 @pytest.mark.django_db
@@ -144,27 +133,33 @@ def test_person_page_shows_a_taken_email_next_to_the_field_and_keeps_what_was_ty
 
 
 @pytest.mark.django_db
-def test_person_page_adds_photos_as_faces(operator, cast):
-    response = operator.post(reverse("ui:person", args=[cast.biden.id]),
-                             {"action": "add_photos", "photos": [upload("samples", "biden_biden2.jpg")]})
-    assert response.status_code == 302
+def test_person_page_adds_photos_as_faces_after_showing_them(operator, cast):
+    url = reverse("ui:person-add", args=[cast.biden.id])
+    page = operator.post(url, {"action": "examine", "photos": [upload("samples", "biden_biden2.jpg")]}).content.decode()
+    req_ids = req_ids_on(page)
+    assert len(req_ids) == 1 and "checked" in page and cast.biden.faces.count() == 1  # shown and picked, not added yet
+    response = operator.post(url, {"action": "add", "shown": " ".join(req_ids), "req_id": req_ids})
+    assert response.status_code == 302 and response["Location"] == reverse("ui:person", args=[cast.biden.id])
     assert cast.biden.faces.count() == 2
 
 
 @pytest.mark.django_db
-def test_person_page_names_the_photo_without_a_face_and_adds_nothing(operator, cast, tmp_path):
+def test_person_page_flags_the_photo_without_a_face_and_keeps_the_good_one(operator, cast, tmp_path):
+    """Bug: one bad photo in a batch dropped the good ones."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
     blank = tmp_path / "blank.jpg"
     Image.new("RGB", (200, 200), (120, 160, 200)).save(blank)
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    response = operator.post(reverse("ui:person", args=[cast.biden.id]), {"action": "add_photos", "photos": [
+    url = reverse("ui:person-add", args=[cast.biden.id])
+    response = operator.post(url, {"action": "examine", "photos": [
         upload("samples", "biden_biden2.jpg"), SimpleUploadedFile("blank.jpg", blank.read_bytes(), content_type="image/jpeg"),
     ]})
-    assert response.status_code == 400
-    assert "blank.jpg: No face detected" in response.content.decode()
-    assert cast.biden.faces.count() == 1
+    page = response.content.decode()
+    assert response.status_code == 200 and "blank.jpg" in page and "No face found in this photo." in page
+    req_ids = req_ids_on(page)
+    operator.post(url, {"action": "add", "shown": " ".join(req_ids), "req_id": req_ids})
+    assert cast.biden.faces.count() == 2
 
 
 @pytest.mark.django_db
@@ -206,7 +201,7 @@ def test_enrol_page_boxes_each_face_with_its_quality_and_enrols_the_picked_one(o
     response = operator.post(reverse("ui:enrol"), {"action": "examine", "photos": [upload("samples", "astronaut.jpg")]})
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'src="data:image/jpeg;base64,' in page and 'class="box' in page and "sharpness" in page
+    assert 'src="data:image/jpeg;base64,' in page and "<rect " in page and "sharpness" in page
     req_ids = req_ids_on(page)
     assert len(req_ids) == 1 and "checked" in page  # the only good face is picked already
     response = operator.post(reverse("ui:enrol"), {
@@ -239,7 +234,7 @@ def test_enrol_page_flags_a_photo_without_a_face_and_one_that_is_not_an_image(op
 def test_enrol_page_offers_every_face_of_a_group_photo_and_picks_none(operator, models_ready):
     page = operator.post(reverse("ui:enrol"), {"action": "examine", "photos": [upload("samples", "two_people.jpg")]}).content.decode()
     assert len(req_ids_on(page)) == 2
-    assert page.count('class="box') == 2
+    assert page.count("<rect ") == 2
     assert "checked" not in page
 
 
@@ -282,7 +277,9 @@ def test_enrol_page_refuses_a_face_already_enrolled(operator, cast):
     page = operator.post(reverse("ui:enrol"), {"action": "examine", "photos": [upload("samples", "obama.jpg")]}).content.decode()
     req_ids = req_ids_on(page)
     response = operator.post(reverse("ui:enrol"), {"action": "enrol", "shown": " ".join(req_ids), "req_id": req_ids, "name": "Obama again"})
-    assert response.status_code == 400 and "already enrolled as Barack Obama" in response.content.decode()  # named, not a UUID
+    page = response.content.decode()
+    assert response.status_code == 409 and "already enrolled as\n    <a href=\"%s\">Barack Obama</a>" % reverse("ui:person", args=[cast.obama.id]) in page
+    assert f"({cast.obama.id};" not in page  # named, not numbered
 
 
 @pytest.mark.django_db
@@ -305,7 +302,7 @@ def test_who_is_this_boxes_each_face_with_its_candidates(operator, cast):
     assert response.status_code == 200
     page = response.content.decode()
     faces = page.count('class="who-face"')
-    assert faces >= 2 and page.count('class="box') == faces  # the photo has more faces than these two
+    assert faces >= 2 and page.count("<rect ") == faces  # the photo has more faces than these two
     assert "Barack Obama" in page and "Joe Biden" in page and "similarity" in page
     assert reverse("ui:person", args=[cast.obama.id]) in page
 
@@ -358,3 +355,24 @@ def test_discarding_a_pending_enrolment_deletes_it(operator, held):
     assert operator.get(reverse("ui:pending-discard", args=[held.req_id])).status_code == 405
     assert operator.post(reverse("ui:pending-discard", args=[held.req_id])).status_code == 302
     assert not PendingEnrollment.objects.filter(req_id=held.req_id).exists()
+
+
+# --- Error pages -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_the_styled_404_with_the_menu(operator):
+    response = operator.get("/ui/no-such-page/")
+    page = response.content.decode()
+    assert response.status_code == 404 and "<h1>Not found</h1>" in page and "/static/faceapp/ui.css" in page
+    assert 'href="/ui/events/"' in page  # the operator's menu
+
+
+@pytest.mark.django_db
+def test_a_server_error_outside_the_api_is_the_styled_500_without_details(rf):
+    from faceapp.api import handler500
+
+    response = handler500(rf.get("/ui/people/"))
+    page = response.content.decode()
+    assert response.status_code == 500 and "Something went wrong" in page and "/static/faceapp/ui.css" in page
+    assert "Traceback" not in page
