@@ -76,7 +76,9 @@ def nearest_rows(queryset, vector, *, embedding_model: str, fields: tuple[str, .
     """The `limit` rows of `queryset` nearest to `vector` (`fields` + distance), best first.
 
     The index is walked with `hnsw.ef_search` ≥ `limit` and pgvector's iterative scan, so rows that the
-    query's filters (or MVCC: deleted rows still in the graph) reject do not cut the answer short.
+    query's filters (or MVCC: deleted rows still in the graph) reject do not cut the answer short. The scan is
+    `relaxed_order` and the rows are sorted here: `strict_order` drops a row it meets after a farther one, which
+    left answers a row short (9 of 10 live rows in 8 of 30 seeded trials, tests/enrollment/test_vectors.py).
     `exact=True` scans every row instead (for checks and small candidate sets).
     """
     rows = nearest(queryset, vector, embedding_model=embedding_model).values_list(*fields, "distance")[:limit]
@@ -85,5 +87,5 @@ def nearest_rows(queryset, vector, *, embedding_model: str, fields: tuple[str, .
             cursor.execute("SET LOCAL enable_indexscan = off")
         else:
             cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(ef_search, limit)])
-            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-        return list(rows)
+            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        return sorted(rows, key=lambda row: row[-1])

@@ -12,7 +12,12 @@ from faceapp.health import health, liveness
 
 @extend_schema(
     summary="Liveness: this process answers (no dependency checked; no key needed)",
-    responses={200: inline_serializer("Liveness", {"status": serializers.ChoiceField(choices=["ok"])})},
+    # Not "Liveness": that component is the face liveness (anti-spoofing) result of verify.
+    responses={200: inline_serializer("ProcessAlive", {
+        "status": serializers.ChoiceField(choices=["ok"]),
+        "pid": serializers.IntegerField(help_text="The answering process."),
+        "time": serializers.FloatField(help_text="Its clock, in seconds since the epoch."),
+    })},
 )
 @api_view(["GET"])
 @authentication_classes([])

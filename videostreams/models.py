@@ -203,6 +203,12 @@ class Event(models.Model):
     def image_names(self) -> list[str]:
         return [f.name for f in (self.crop, self.thumbnail, self.frame) if f]
 
+    @property
+    def estimates(self) -> dict | None:
+        """The indexed estimates (gender, age, emotion) the operator pages show as badges; None when none was made."""
+        values = {"gender": self.gender, "age": self.age, "emotion": self.emotion}
+        return values if any(v is not None for v in values.values()) else None
+
 
 class Rule(models.Model):
     """facerouter's directive: when a face of this kind is seen on these cameras, do these actions."""

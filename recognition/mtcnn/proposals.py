@@ -4,7 +4,9 @@ A request is an image, or a window of one (video: around a tracked face, where s
 window is scanned on the *whole image's* pyramid: the part of each level that covers the window is
 computed (exactly the pixels the whole level has there, on the even cell grid P-Net's stride keeps),
 so its candidates are the whole image's candidates in that window, and R-Net and O-Net then crop from
-the whole image: a face inside a window is found with the very box full detection gives it.
+the whole image: a face inside a window is found with the very box full detection gives it, as long as
+the same levels are scanned (a size band drops levels, whose candidates then no longer compete in the
+suppression: the box may move by a pixel).
 
 P-Net is fully convolutional, so the level parts of all requests that share a shape run as one batch
 (the frames of several cameras at one resolution): one ONNX Runtime call per distinct shape instead of
