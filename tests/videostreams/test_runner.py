@@ -123,8 +123,8 @@ def test_enabling_editing_and_disabling_a_camera_takes_effect_without_restart(mo
 
         Camera.objects.filter(pk=camera.pk).update(enabled=False)
         assert wait_for(lambda: camera.id not in runner.readers)
-        camera.refresh_from_db()
-        assert camera.status == Camera.Status.STOPPED and camera.lease_owner == ""
+        # The runner drops the reader first and then writes the row: wait for the row, not for the dictionary.
+        assert wait_for(lambda: Camera.objects.filter(pk=camera.pk, status=Camera.Status.STOPPED, lease_owner="").exists())
     finally:
         runner.stop()
         thread.join(timeout=30)

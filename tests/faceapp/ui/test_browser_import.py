@@ -62,15 +62,18 @@ def import_in_the_browser_and_compare_with_import_faces(page, tmp_path, prefix):
     assert job.total == photos
     # The bar moves while the background job imports; the page shows the report when it is done.
     seen, deadline = [], time.monotonic() + 900
+    # Read in one script each time: the page replaces these elements as it polls, so a found element can go stale.
+    state = ("const p = document.getElementById('job-progress'), s = document.getElementById('job-status');"
+             "return [p ? [p.value, p.max] : null, !!document.getElementById('report'), s ? s.textContent : '']")
     while time.monotonic() < deadline:
         try:
-            value = page.driver.execute_script("const p = document.getElementById('job-progress'); return p ? [p.value, p.max] : null")
+            value, report, status = page.driver.execute_script(state)
         except Exception:  # the page is reloading
-            value = None
+            value, report, status = None, False, ""
         if value:
             seen.append(tuple(value))
         job.refresh_from_db()
-        if job.finished and page.find_all("#report") and "Done" in page.find("#job-status").text:
+        if job.finished and report and "Done" in status:
             break
         time.sleep(0.1)
     assert job.status == "done", (job.status, job.error)
