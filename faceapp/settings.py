@@ -238,6 +238,15 @@ FACEAPP_MQTT_URL = env_str("FACEAPP_MQTT_URL", "")
 FACEAPP_MQTT_TOPIC_PREFIX = env_str("FACEAPP_MQTT_TOPIC_PREFIX", "faceapp")
 FACEAPP_EVENT_FRAME_JPEG_QUALITY = env_int("FACEAPP_EVENT_FRAME_JPEG_QUALITY", 80)
 FACEAPP_EVENT_RETENTION_DAYS = env_float("FACEAPP_EVENT_RETENTION_DAYS", 30)
+# The outbound policy (videostreams/outbound.py, docs/security.md): camera sources and webhooks may reach public
+# addresses; non-public ones (loopback, link-local/metadata, private, reserved) only inside these comma-separated
+# networks. Cameras usually live on the private LAN, so its ranges are allowed for them by default; webhook receivers
+# on a private network must be allowed explicitly. "" allows no non-public network at all.
+FACEAPP_CAMERA_ALLOWED_NETWORKS = env_str("FACEAPP_CAMERA_ALLOWED_NETWORKS", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7")
+FACEAPP_WEBHOOK_ALLOWED_NETWORKS = env_str("FACEAPP_WEBHOOK_ALLOWED_NETWORKS", "")
+# Local video files as camera sources: only absolute paths under this folder (several: separated by os.pathsep);
+# unset (the default): no local files at all.
+FACEAPP_VIDEO_FILE_ROOT = env_str("FACEAPP_VIDEO_FILE_ROOT", "")
 FACEAPP_WEBHOOK_TIMEOUT_SECONDS = env_float("FACEAPP_WEBHOOK_TIMEOUT_SECONDS", 10.0)
 FACEAPP_WEBHOOK_MAX_ATTEMPTS = env_int("FACEAPP_WEBHOOK_MAX_ATTEMPTS", 5)
 FACEAPP_WEBHOOK_BACKOFF_SECONDS = env_float("FACEAPP_WEBHOOK_BACKOFF_SECONDS", 30.0)  # doubles after each failure

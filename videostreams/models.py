@@ -12,6 +12,8 @@ from pgvector.django import VectorField
 from enrollment.models import EMBEDDING_SIZE, Person, Watchlist
 from recognition.attributes import EMOTIONS, GENDERS, KINDS
 
+from . import outbound
+
 
 def validate_roi(value):
     """A region of interest is empty (the whole frame) or [x1, y1, x2, y2] as fractions of the frame."""
@@ -109,6 +111,18 @@ class Camera(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def source_display(self) -> str:
+        """The source without its password: what the API, the UI and the logs show (the reader uses `source`)."""
+        return outbound.redact(self.source)
+
+    def clean(self):
+        super().clean()
+        try:
+            outbound.check_camera_source(self.source)
+        except outbound.OutboundRefused as exc:
+            raise ValidationError({"source": str(exc)}) from None
 
 
 def _event_path(kind: str, instance, filename: str) -> str:
@@ -242,6 +256,14 @@ class Rule(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.webhook_url:
+            try:
+                outbound.check_webhook_url(self.webhook_url)
+            except outbound.OutboundRefused as exc:
+                raise ValidationError({"webhook_url": str(exc)}) from None
 
     def attributes_match(self, event: "Event") -> bool:
         """The rule's attribute conditions hold for the event (an estimate it lacks fails a condition on it)."""
