@@ -57,6 +57,15 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
+# "development" (the default: today's conveniences) or "production" (behind TLS: secure cookies, HSTS, HTTPS
+# redirects, a CSP on the operator pages, the seed endpoints closed to callers without a key, anonymous throttles).
+# docs/security.md says what each changes; every one can still be set on its own.
+FACEAPP_ENV = env_str("FACEAPP_ENV", "development").strip().lower()
+if FACEAPP_ENV not in ("development", "production"):
+    raise ValueError(f"FACEAPP_ENV must be 'development' or 'production', not {FACEAPP_ENV!r}")
+PRODUCTION = FACEAPP_ENV == "production"
+if PRODUCTION and DEBUG:
+    raise ValueError("DEBUG must be off when FACEAPP_ENV=production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -91,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "faceapp.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "faceapp.urls"
@@ -265,12 +275,16 @@ FACEAPP_NODE_NAME = env_str("FACEAPP_NODE_NAME", socket.gethostname())
 # Every endpoint but health, the home page and the docs needs an API key (X-API-Key or
 # "Authorization: Token ..."), with a scope: read < enroll < admin (faceapp/apikeys).
 # FACEAPP_SEED_API_OPEN keeps recognise_user and add_user open without a key, for drop-in
-# compatibility with the seed's clients: turn it off in production.
-FACEAPP_SEED_API_OPEN = env_bool("FACEAPP_SEED_API_OPEN", True)
+# compatibility with the seed's clients: on in development, off in production.
+FACEAPP_SEED_API_OPEN = env_bool("FACEAPP_SEED_API_OPEN", not PRODUCTION)
 # Throttle rates (DRF syntax: '600/min', '20/second'): per key unless the key has its own rate;
-# anonymous requests to the open seed endpoints per client address ('' = not throttled).
+# anonymous requests to the open seed endpoints per client address ('' = not throttled; 60/min in production).
 FACEAPP_THROTTLE_RATE = env_str("FACEAPP_THROTTLE_RATE", "600/min")
-FACEAPP_THROTTLE_ANON_RATE = env_str("FACEAPP_THROTTLE_ANON_RATE", "")
+FACEAPP_THROTTLE_ANON_RATE = env_str("FACEAPP_THROTTLE_ANON_RATE", "60/min" if PRODUCTION else "")
+# How many reverse proxies in front of the server append to X-Forwarded-For: the client address that anonymous
+# throttles count by is taken that many entries from the right. 0 (the default): the connection's own address, so
+# a client cannot pick its throttle bucket by sending an X-Forwarded-For of its own.
+FACEAPP_NUM_PROXIES = env_int("FACEAPP_NUM_PROXIES", 0)
 FACEAPP_PAGE_SIZE = env_int("FACEAPP_PAGE_SIZE", 50)
 
 REST_FRAMEWORK = {
@@ -283,6 +297,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["faceapp.apikeys.permissions.ReadOrEnrollScope"],
     "DEFAULT_THROTTLE_CLASSES": ["faceapp.apikeys.throttles.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": FACEAPP_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "faceapp API",
@@ -399,3 +414,22 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Production: behind TLS (docs/security.md) ------------------------------------------------
+# The Content-Security-Policy of the operator pages (faceapp/csp.py): scripts and styles only from the server's
+# static files (the pages have no inline script or style), images also as data: (previews) and blob: (snapshots).
+FACEAPP_CSP = env_bool("FACEAPP_CSP", PRODUCTION)
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and scrapers inside the network speak plain HTTP to the node: not redirected.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_REFERRER_POLICY = "same-origin"
+    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+    # TLS ends at the reverse proxy, which says so in X-Forwarded-Proto (it must set the header, not pass the client's).
+    if env_bool("FACEAPP_TRUST_X_FORWARDED_PROTO", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

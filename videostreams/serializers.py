@@ -115,6 +115,12 @@ class EventFilter(serializers.Serializer):
         return data
 
 
+class FeedFilter(EventFilter):
+    """The query parameters of the staff feed (videostreams/events/feed.json): the API's, plus `after`."""
+
+    after = serializers.DateTimeField(required=False, help_text="Events updated after this time (ISO 8601).")
+
+
 class RuleSerializer(serializers.ModelSerializer):
     cameras = serializers.PrimaryKeyRelatedField(many=True, queryset=Camera.objects.all(), required=False)
     watchlists = serializers.PrimaryKeyRelatedField(many=True, queryset=Watchlist.objects.all(), required=False)

@@ -188,6 +188,14 @@ def test_the_feed_json_gives_events_updated_after_a_time(client, cast):
     assert client.get(updated[0]["thumbnail_url"]).status_code == 200
 
 
+@pytest.mark.parametrize("query", [{"camera": "zzz"}, {"after": "2026-02-30T10:00:00Z"}, {"after": "yesterday"},
+                                   {"camera": "1" * 40}, {"age_min": "old"}])
+def test_the_feed_json_answers_bad_parameters_with_a_400_not_a_500(client, cast, query):
+    client.force_login(get_user_model().objects.create_user("op", password="pw-op-12345", is_staff=True))
+    response = client.get("/videostreams/events/feed.json", query)
+    assert response.status_code == 400 and next(iter(query)) in response.json()["error"]
+
+
 def test_deleting_a_camera_deletes_its_events_and_their_images(api_client, cast, django_capture_on_commit_callbacks):
     from django.core.files.storage import default_storage
 
