@@ -179,7 +179,9 @@ class Event(models.Model):
     track_id = models.CharField(max_length=64, help_text="The tracker's id of the face within the runner's session.")
     first_seen = models.DateTimeField(db_index=True)
     last_seen = models.DateTimeField()
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    # Erasure: deleting a person deletes what the cameras kept of them (crop, frame, thumbnail, vector), not only their
+    # enrolled faces; relabelling the events "unknown" would keep the biometric data until retention.
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     similarity = models.FloatField(null=True, blank=True)
     matched = models.BooleanField(default=False, db_index=True)
     votes = models.JSONField(default=dict, blank=True, help_text="How the track's best shots voted on its name (videostreams/voting.py).")
