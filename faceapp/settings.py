@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "faceapp.requestid.RequestIdMiddleware",
     "faceapp.metrics.middleware.MetricsMiddleware",
+    "faceapp.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,6 +175,16 @@ MEDIA_ROOT = Path(env_str("FACEAPP_MEDIA_ROOT", str(VAR_DIR / "media")))
 # --- Uploads --------------------------------------------------------------------------------
 FACEAPP_MAX_UPLOAD_BYTES = env_int("FACEAPP_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
 FACEAPP_MAX_IMAGE_PIXELS = env_int("FACEAPP_MAX_IMAGE_PIXELS", 40_000_000)
+# Read from the header, before decoding (recognition/images.py): the longest side, and how many times longer it may be
+# than the shorter one (a 1 × 39,000,000 strip is within the pixel limit and costs seconds of CPU).
+FACEAPP_MAX_IMAGE_SIDE = env_int("FACEAPP_MAX_IMAGE_SIDE", 20_000)
+FACEAPP_MAX_IMAGE_ASPECT = env_float("FACEAPP_MAX_IMAGE_ASPECT", 20.0)
+# Pixels being decoded at once per process: a large image waits for room rather than decoding beside others until
+# memory runs out. The default leaves room for ordinary photos beside one image at the pixel limit.
+FACEAPP_DECODE_PIXEL_BUDGET = env_int("FACEAPP_DECODE_PIXEL_BUDGET", FACEAPP_MAX_IMAGE_PIXELS + 16_000_000)
+# Requests whose Content-Length says more than this are refused (413) before their body is read (faceapp/limits.py);
+# endpoints taking one image allow FACEAPP_MAX_UPLOAD_BYTES plus 1 MiB of form fields, the bulk import its own limit.
+FACEAPP_MAX_REQUEST_BYTES = env_int("FACEAPP_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
 # Django refuses bodies above this before we see them; keep it a little above the image limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACEAPP_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = FACEAPP_MAX_UPLOAD_BYTES + 1024 * 1024
