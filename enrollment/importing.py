@@ -44,6 +44,7 @@ from recognition.exceptions import EmailTaken, EmptyImage, ExternalIdTaken, Imag
 from recognition.types import Quality
 
 from . import services
+from .validators import validate_birthdate
 from .models import Face, Person, Watchlist
 
 logger = logging.getLogger(__name__)
@@ -161,8 +162,12 @@ def _entry_from_row(values: dict[str, str], base: Path, number: int) -> Entry:
     if values.get("birthdate"):
         try:
             birthdate = dt.date.fromisoformat(values["birthdate"])
+            validate_birthdate(birthdate)
         except ValueError:
             problems.append(f"bad birthdate {values['birthdate']!r} (use YYYY-MM-DD)")
+        except ValidationError:
+            birthdate = None
+            problems.append(f"bad birthdate {values['birthdate']!r} (from 1800-01-01 to today)")
     watchlists = tuple(w.strip() for w in values.get("watchlists", "").replace("|", ";").split(";") if w.strip())
     return Entry(
         path=path,

@@ -12,6 +12,7 @@ from pgvector.django import VectorField
 from recognition.manifest import EMBEDDING_SIZE
 
 from . import vectors
+from .validators import validate_birthdate
 
 
 class Watchlist(models.Model):
@@ -35,7 +36,7 @@ class Person(models.Model):
     name = models.CharField(max_length=200)
     # Stored lower-cased by the services; NULL (not '') when absent, so that uniqueness applies only when given.
     email = models.EmailField(max_length=254, null=True, blank=True, unique=True)
-    birthdate = models.DateField(null=True, blank=True)
+    birthdate = models.DateField(null=True, blank=True, validators=[validate_birthdate])
     external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     metadata = models.JSONField(default=dict, blank=True)
     watchlists = models.ManyToManyField(Watchlist, related_name="people", blank=True)

@@ -3,11 +3,13 @@ from rest_framework import serializers
 
 from .models import Face, Person, Watchlist
 from .people import PEOPLE_ORDERINGS
+from .validators import validate_birthdate
 
 
 class AddUserRequest(serializers.Serializer):
     name = serializers.CharField(max_length=200, trim_whitespace=True)
-    birthdate = serializers.DateField(input_formats=["iso-8601"], help_text="ISO 8601 date, e.g. 1961-08-04.")
+    birthdate = serializers.DateField(input_formats=["iso-8601"], validators=[validate_birthdate],
+                                      help_text="ISO 8601 date, e.g. 1961-08-04 (1800-01-01 to today).")
     email = serializers.EmailField(required=False, allow_null=True, allow_blank=True, max_length=254)
     req_id = serializers.CharField(required=False, max_length=64, help_text="From a recognise_user no_match answer.")
     image = serializers.FileField(required=False, allow_empty_file=True, help_text="A photo, instead of req_id.")
@@ -98,7 +100,8 @@ class PersonWrite(serializers.Serializer):
 
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_null=True, allow_blank=True, max_length=254)
-    birthdate = serializers.DateField(required=False, allow_null=True, input_formats=["iso-8601"], help_text="ISO 8601, e.g. 1961-08-04.")
+    birthdate = serializers.DateField(required=False, allow_null=True, input_formats=["iso-8601"], validators=[validate_birthdate],
+                                      help_text="ISO 8601, e.g. 1961-08-04 (1800-01-01 to today).")
     external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200,
                                         help_text="Your system's id for the person; unique.")
     metadata = MetadataField(required=False, help_text="Any JSON object of your own.", validators=[_storable_json])

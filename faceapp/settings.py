@@ -57,6 +57,15 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
+# "development" (the default: today's conveniences) or "production" (behind TLS: secure cookies, HSTS, HTTPS
+# redirects, a CSP on the operator pages, the seed endpoints closed to callers without a key, anonymous throttles).
+# docs/security.md says what each changes; every one can still be set on its own.
+FACEAPP_ENV = env_str("FACEAPP_ENV", "development").strip().lower()
+if FACEAPP_ENV not in ("development", "production"):
+    raise ValueError(f"FACEAPP_ENV must be 'development' or 'production', not {FACEAPP_ENV!r}")
+PRODUCTION = FACEAPP_ENV == "production"
+if PRODUCTION and DEBUG:
+    raise ValueError("DEBUG must be off when FACEAPP_ENV=production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -83,6 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "faceapp.requestid.RequestIdMiddleware",
     "faceapp.metrics.middleware.MetricsMiddleware",
+    "faceapp.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "faceapp.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "faceapp.urls"
@@ -164,6 +175,16 @@ MEDIA_ROOT = Path(env_str("FACEAPP_MEDIA_ROOT", str(VAR_DIR / "media")))
 # --- Uploads --------------------------------------------------------------------------------
 FACEAPP_MAX_UPLOAD_BYTES = env_int("FACEAPP_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
 FACEAPP_MAX_IMAGE_PIXELS = env_int("FACEAPP_MAX_IMAGE_PIXELS", 40_000_000)
+# Read from the header, before decoding (recognition/images.py): the longest side, and how many times longer it may be
+# than the shorter one (a 1 × 39,000,000 strip is within the pixel limit and costs seconds of CPU).
+FACEAPP_MAX_IMAGE_SIDE = env_int("FACEAPP_MAX_IMAGE_SIDE", 20_000)
+FACEAPP_MAX_IMAGE_ASPECT = env_float("FACEAPP_MAX_IMAGE_ASPECT", 20.0)
+# Pixels being decoded at once per process: a large image waits for room rather than decoding beside others until
+# memory runs out. The default leaves room for ordinary photos beside one image at the pixel limit.
+FACEAPP_DECODE_PIXEL_BUDGET = env_int("FACEAPP_DECODE_PIXEL_BUDGET", FACEAPP_MAX_IMAGE_PIXELS + 16_000_000)
+# Requests whose Content-Length says more than this are refused (413) before their body is read (faceapp/limits.py);
+# endpoints taking one image allow FACEAPP_MAX_UPLOAD_BYTES plus 1 MiB of form fields, the bulk import its own limit.
+FACEAPP_MAX_REQUEST_BYTES = env_int("FACEAPP_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
 # Django refuses bodies above this before we see them; keep it a little above the image limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACEAPP_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = FACEAPP_MAX_UPLOAD_BYTES + 1024 * 1024
@@ -238,6 +259,15 @@ FACEAPP_MQTT_URL = env_str("FACEAPP_MQTT_URL", "")
 FACEAPP_MQTT_TOPIC_PREFIX = env_str("FACEAPP_MQTT_TOPIC_PREFIX", "faceapp")
 FACEAPP_EVENT_FRAME_JPEG_QUALITY = env_int("FACEAPP_EVENT_FRAME_JPEG_QUALITY", 80)
 FACEAPP_EVENT_RETENTION_DAYS = env_float("FACEAPP_EVENT_RETENTION_DAYS", 30)
+# The outbound policy (videostreams/outbound.py, docs/security.md): camera sources and webhooks may reach public
+# addresses; non-public ones (loopback, link-local/metadata, private, reserved) only inside these comma-separated
+# networks. Cameras usually live on the private LAN, so its ranges are allowed for them by default; webhook receivers
+# on a private network must be allowed explicitly. "" allows no non-public network at all.
+FACEAPP_CAMERA_ALLOWED_NETWORKS = env_str("FACEAPP_CAMERA_ALLOWED_NETWORKS", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7")
+FACEAPP_WEBHOOK_ALLOWED_NETWORKS = env_str("FACEAPP_WEBHOOK_ALLOWED_NETWORKS", "")
+# Local video files as camera sources: only absolute paths under this folder (several: separated by os.pathsep);
+# unset (the default): no local files at all.
+FACEAPP_VIDEO_FILE_ROOT = env_str("FACEAPP_VIDEO_FILE_ROOT", "")
 FACEAPP_WEBHOOK_TIMEOUT_SECONDS = env_float("FACEAPP_WEBHOOK_TIMEOUT_SECONDS", 10.0)
 FACEAPP_WEBHOOK_MAX_ATTEMPTS = env_int("FACEAPP_WEBHOOK_MAX_ATTEMPTS", 5)
 FACEAPP_WEBHOOK_BACKOFF_SECONDS = env_float("FACEAPP_WEBHOOK_BACKOFF_SECONDS", 30.0)  # doubles after each failure
@@ -256,12 +286,16 @@ FACEAPP_NODE_NAME = env_str("FACEAPP_NODE_NAME", socket.gethostname())
 # Every endpoint but health, the home page and the docs needs an API key (X-API-Key or
 # "Authorization: Token ..."), with a scope: read < enroll < admin (faceapp/apikeys).
 # FACEAPP_SEED_API_OPEN keeps recognise_user and add_user open without a key, for drop-in
-# compatibility with the seed's clients: turn it off in production.
-FACEAPP_SEED_API_OPEN = env_bool("FACEAPP_SEED_API_OPEN", True)
+# compatibility with the seed's clients: on in development, off in production.
+FACEAPP_SEED_API_OPEN = env_bool("FACEAPP_SEED_API_OPEN", not PRODUCTION)
 # Throttle rates (DRF syntax: '600/min', '20/second'): per key unless the key has its own rate;
-# anonymous requests to the open seed endpoints per client address ('' = not throttled).
+# anonymous requests to the open seed endpoints per client address ('' = not throttled; 60/min in production).
 FACEAPP_THROTTLE_RATE = env_str("FACEAPP_THROTTLE_RATE", "600/min")
-FACEAPP_THROTTLE_ANON_RATE = env_str("FACEAPP_THROTTLE_ANON_RATE", "")
+FACEAPP_THROTTLE_ANON_RATE = env_str("FACEAPP_THROTTLE_ANON_RATE", "60/min" if PRODUCTION else "")
+# How many reverse proxies in front of the server append to X-Forwarded-For: the client address that anonymous
+# throttles count by is taken that many entries from the right. 0 (the default): the connection's own address, so
+# a client cannot pick its throttle bucket by sending an X-Forwarded-For of its own.
+FACEAPP_NUM_PROXIES = env_int("FACEAPP_NUM_PROXIES", 0)
 FACEAPP_PAGE_SIZE = env_int("FACEAPP_PAGE_SIZE", 50)
 
 REST_FRAMEWORK = {
@@ -274,6 +308,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["faceapp.apikeys.permissions.ReadOrEnrollScope"],
     "DEFAULT_THROTTLE_CLASSES": ["faceapp.apikeys.throttles.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": FACEAPP_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "faceapp API",
@@ -390,3 +425,22 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Production: behind TLS (docs/security.md) ------------------------------------------------
+# The Content-Security-Policy of the operator pages (faceapp/csp.py): scripts and styles only from the server's
+# static files (the pages have no inline script or style), images also as data: (previews) and blob: (snapshots).
+FACEAPP_CSP = env_bool("FACEAPP_CSP", PRODUCTION)
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and scrapers inside the network speak plain HTTP to the node: not redirected.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_REFERRER_POLICY = "same-origin"
+    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+    # TLS ends at the reverse proxy, which says so in X-Forwarded-Proto (it must set the header, not pass the client's).
+    if env_bool("FACEAPP_TRUST_X_FORWARDED_PROTO", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

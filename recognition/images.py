@@ -1,12 +1,17 @@
 """Decode uploaded bytes into an RGB pixel array, safely.
 
-Limits are checked before pixels are decoded: the byte size first, then the pixel count from the
-header, so a 100 MB upload or a decompression bomb is refused without being expanded in memory.
-EXIF orientation is applied, so a phone photo taken sideways is upright before detection.
+Limits are checked before pixels are decoded, from the bytes and the header alone: the byte size first, then the
+format (only the allow-listed decoders are even tried: no EPS/Ghostscript, PSD, TIFF...), then width, height, their
+product and the aspect ratio, so a 100 MB upload, a decompression bomb or a 1 × 39,000,000 strip is refused without
+being expanded. Decoding itself is metered per process (`PixelBudget`): a large image waits for room instead of
+decoding beside others until memory runs out, while ordinary photos pass. EXIF orientation is applied, so a phone
+photo taken sideways is upright before detection. An animated image gives its first frame.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -14,10 +19,51 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .exceptions import EmptyImage, ImageTooLarge, InvalidImage
 
+# Pillow plugins tried when opening (MPO, the JPEG of some cameras, opens through the JPEG plugin).
+OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP"}
+MAX_SIDE = 20_000  # pixels, either way
+MAX_ASPECT = 20.0  # the longer side over the shorter: a panorama is ~8, a 1 × 39,000,000 strip is an attack
 
 
-def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
+class PixelBudget:
+    """At most `pixels` pixels being decoded at once in this process; a decode above the whole budget still runs,
+    alone. Waiters queue on a condition: memory stays bounded, small photos are not held up by one big one while
+    there is room."""
+
+    def __init__(self, pixels: int):
+        self.pixels = max(1, pixels)
+        self.in_use = 0
+        self._condition = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, pixels: int):
+        pixels = min(pixels, self.pixels)
+        with self._condition:
+            self._condition.wait_for(lambda: self.in_use + pixels <= self.pixels)
+            self.in_use += pixels
+        try:
+            yield
+        finally:
+            with self._condition:
+                self.in_use -= pixels
+                self._condition.notify_all()
+
+
+def check_header(width: int, height: int, *, max_pixels: int, max_side: int = MAX_SIDE, max_aspect: float = MAX_ASPECT) -> None:
+    """Refuse dimensions read from the header, before any pixel is decoded."""
+    if width < 1 or height < 1:
+        raise InvalidImage("The image has no pixels.")
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels.")
+    if max(width, height) > max_side:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; no side may exceed {max_side:,} pixels.")
+    if max(width, height) / min(width, height) > max_aspect:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; its sides may differ at most {max_aspect:g} times.")
+
+
+def decode(data: bytes, *, max_bytes: int, max_pixels: int, budget: PixelBudget | None = None,
+           max_side: int = MAX_SIDE, max_aspect: float = MAX_ASPECT) -> np.ndarray:
     """`data` → HxWx3 uint8 RGB array, or one of the image exceptions with a clear message."""
     if not data:
         raise EmptyImage()
@@ -27,24 +73,41 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
         with warnings.catch_warnings():
             # Our own pixel limit applies below; silence Pillow's generic bomb warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
             if image.format not in SUPPORTED_FORMATS:
                 raise InvalidImage(f"{image.format} images are not supported; send JPEG, PNG, WebP or BMP.")
             width, height = image.size
-            if width < 1 or height < 1:
-                raise InvalidImage("The image has no pixels.")
-            if width * height > max_pixels:
-                raise ImageTooLarge(f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels.")
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(image)
+            check_header(width, height, max_pixels=max_pixels, max_side=max_side, max_aspect=max_aspect)
+            with budget.hold(width * height) if budget else contextlib.nullcontext():
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                rgb = _to_rgb(image)
+                return np.asarray(rgb, dtype=np.uint8)
     except (InvalidImage, ImageTooLarge):
         raise
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge("The image has too many pixels.") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except UnidentifiedImageError as exc:
+        kind = _sniff(data)
+        if kind:
+            raise InvalidImage(f"{kind} images are not supported; send JPEG, PNG, WebP or BMP.") from exc
+        raise InvalidImage("The file is not an image in a supported format (JPEG, PNG, WebP, BMP).") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidImage("The file is not a readable image (corrupt, truncated or not an image).") from exc
-    return np.asarray(rgb, dtype=np.uint8)
+
+
+# Formats recognised by their first bytes only to name them in the refusal: their decoders are never run.
+_MAGIC = ((b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"%!PS", "EPS"),
+          (b"\xc5\xd0\xd3\xc6", "EPS"), (b"8BPS", "PSD"), (b"\x00\x00\x01\x00", "ICO"))
+
+
+def _sniff(data: bytes) -> str:
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "HEIC/AVIF"
+    return ""
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -38,9 +38,22 @@ class Analysis:
         return max(self.faces, key=lambda face: face.detection.area, default=None)
 
 
+_budget: images.PixelBudget | None = None
+
+
+def decode_budget() -> images.PixelBudget:
+    """This process's decode budget (FACEAPP_DECODE_PIXEL_BUDGET), made on first use."""
+    global _budget
+    if _budget is None or _budget.pixels != settings.FACEAPP_DECODE_PIXEL_BUDGET:
+        _budget = images.PixelBudget(settings.FACEAPP_DECODE_PIXEL_BUDGET)
+    return _budget
+
+
 def decode(data: bytes) -> np.ndarray:
     """Image bytes → RGB array within the configured size limits (the image exceptions for bad input)."""
-    return images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS)
+    return images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS,
+                         budget=decode_budget(), max_side=settings.FACEAPP_MAX_IMAGE_SIDE,
+                         max_aspect=settings.FACEAPP_MAX_IMAGE_ASPECT)
 
 
 def analyse_bytes(data: bytes, **options) -> Analysis:

@@ -2,7 +2,23 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from django import forms
+
+from .forms import CameraSecretsMixin, RuleSecretsMixin
 from .models import Camera, Event, Rule, WebhookDelivery
+from .outbound import redact
+
+
+class CameraAdminForm(CameraSecretsMixin, forms.ModelForm):
+    class Meta:
+        model = Camera
+        fields = "__all__"
+
+
+class RuleAdminForm(RuleSecretsMixin, forms.ModelForm):
+    class Meta:
+        model = Rule
+        fields = "__all__"
 
 STATUS_FIELDS = (
     "status", "last_error", "last_frame_at", "frames_per_second", "faces_per_second", "frames_dropped", "frames_still",
@@ -12,10 +28,11 @@ STATUS_FIELDS = (
 
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
+    form = CameraAdminForm
     list_display = ("name", "enabled", "mode", "status", "frames_per_second", "faces_per_second", "frames_dropped", "last_frame_at", "last_error")
     list_filter = ("enabled", "mode", "status")
     list_editable = ("enabled",)
-    search_fields = ("name", "source")
+    search_fields = ("name",)
     filter_horizontal = ("watchlists",)
     readonly_fields = STATUS_FIELDS
     fieldsets = (
@@ -70,16 +87,26 @@ class EventAdmin(admin.ModelAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "enabled", "trigger", "webhook_url", "create_pending_enrollment", "gender", "age_min", "age_max", "emotion")
+    form = RuleAdminForm
+    list_display = ("name", "enabled", "trigger", "webhook", "create_pending_enrollment", "gender", "age_min", "age_max", "emotion")
     list_filter = ("enabled", "trigger")
     filter_horizontal = ("cameras", "watchlists")
+
+    @admin.display(description="Webhook URL")
+    def webhook(self, rule):
+        return redact(rule.webhook_url)
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "rule", "url", "status", "attempts", "response_status", "last_error")
+    list_display = ("created_at", "rule", "masked_url", "status", "attempts", "response_status", "last_error")
     list_filter = ("status",)
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields if f.name != "url"] + ["masked_url"]
+    exclude = ("url",)
+
+    @admin.display(description="URL")
+    def masked_url(self, delivery):
+        return redact(delivery.url)
 
     def has_add_permission(self, request):
         return False

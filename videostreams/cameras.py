@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import cv2
 
+from .outbound import OutboundRefused, check_camera_source
 from .sources import is_device, is_stream, open_capture, redact
 
 PROBE_TIMEOUT_SECONDS = 8.0
@@ -32,6 +33,10 @@ def probe(source: str, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     source = (source or "").strip()
     if not source:
         return Probe(False, "No source given.")
+    try:
+        check_camera_source(source)
+    except OutboundRefused as exc:
+        return Probe(False, f"Refused: {exc}")
     started = time.monotonic()
     capture = open_capture(source, open_timeout=timeout, read_timeout=timeout)
     try:

@@ -12,6 +12,8 @@ from pgvector.django import VectorField
 from enrollment.models import EMBEDDING_SIZE, Person, Watchlist
 from recognition.attributes import EMOTIONS, GENDERS, KINDS
 
+from . import outbound
+
 
 def validate_roi(value):
     """A region of interest is empty (the whole frame) or [x1, y1, x2, y2] as fractions of the frame."""
@@ -110,6 +112,18 @@ class Camera(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def source_display(self) -> str:
+        """The source without its password: what the API, the UI and the logs show (the reader uses `source`)."""
+        return outbound.redact(self.source)
+
+    def clean(self):
+        super().clean()
+        try:
+            outbound.check_camera_source(self.source)
+        except outbound.OutboundRefused as exc:
+            raise ValidationError({"source": str(exc)}) from None
+
 
 def _event_path(kind: str, instance, filename: str) -> str:
     when = instance.first_seen or timezone.now()
@@ -165,7 +179,9 @@ class Event(models.Model):
     track_id = models.CharField(max_length=64, help_text="The tracker's id of the face within the runner's session.")
     first_seen = models.DateTimeField(db_index=True)
     last_seen = models.DateTimeField()
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    # Erasure: deleting a person deletes what the cameras kept of them (crop, frame, thumbnail, vector), not only their
+    # enrolled faces; relabelling the events "unknown" would keep the biometric data until retention.
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     similarity = models.FloatField(null=True, blank=True)
     matched = models.BooleanField(default=False, db_index=True)
     votes = models.JSONField(default=dict, blank=True, help_text="How the track's best shots voted on its name (videostreams/voting.py).")
@@ -242,6 +258,14 @@ class Rule(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.webhook_url:
+            try:
+                outbound.check_webhook_url(self.webhook_url)
+            except outbound.OutboundRefused as exc:
+                raise ValidationError({"webhook_url": str(exc)}) from None
 
     def attributes_match(self, event: "Event") -> bool:
         """The rule's attribute conditions hold for the event (an estimate it lacks fails a condition on it)."""

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from enrollment.models import Watchlist
 
+from . import outbound
 from .models import EMOTION_CHOICES, GENDER_CHOICES, Camera, Event, Rule, WebhookDelivery, validate_attribute_kinds, validate_roi
 
 
@@ -36,7 +37,18 @@ class CameraSerializer(serializers.ModelSerializer):
         value = value.strip()
         if not value:
             raise serializers.ValidationError("Give an RTSP/HTTP(S) URL, a video file path or a device index.")
+        # The password is write-only: a client that sends back the masked source it read keeps the stored password.
+        value = outbound.unredact(value, self.instance.source if self.instance else "")
+        try:
+            outbound.check_camera_source(value)
+        except outbound.OutboundRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return value
+
+    def to_representation(self, camera):
+        data = super().to_representation(camera)
+        data["source"] = outbound.redact(camera.source)
+        return data
 
     def validate_roi(self, value):
         return value or []
@@ -103,6 +115,12 @@ class EventFilter(serializers.Serializer):
         return data
 
 
+class FeedFilter(EventFilter):
+    """The query parameters of the staff feed (videostreams/events/feed.json): the API's, plus `after`."""
+
+    after = serializers.DateTimeField(required=False, help_text="Events updated after this time (ISO 8601).")
+
+
 class RuleSerializer(serializers.ModelSerializer):
     cameras = serializers.PrimaryKeyRelatedField(many=True, queryset=Camera.objects.all(), required=False)
     watchlists = serializers.PrimaryKeyRelatedField(many=True, queryset=Watchlist.objects.all(), required=False)
@@ -120,6 +138,20 @@ class RuleSerializer(serializers.ModelSerializer):
 
     def get_has_webhook_secret(self, rule) -> bool:
         return bool(rule.webhook_secret)
+
+    def validate_webhook_url(self, value):
+        value = outbound.unredact(value.strip(), self.instance.webhook_url if self.instance else "")
+        if value:
+            try:
+                outbound.check_webhook_url(value)
+            except outbound.OutboundRefused as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def to_representation(self, rule):
+        data = super().to_representation(rule)
+        data["webhook_url"] = outbound.redact(rule.webhook_url)
+        return data
 
     def validate(self, data):
         webhook = data.get("webhook_url", getattr(self.instance, "webhook_url", ""))
@@ -144,3 +176,8 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at", "created_at", "delivered_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, delivery):
+        data = super().to_representation(delivery)
+        data["url"] = outbound.redact(delivery.url)
+        return data

@@ -1,4 +1,5 @@
-"""Biometric data must not linger: a deleted event takes its images with it, once the deletion commits.
+"""Biometric data must not linger: a deleted event takes its images with it, once the deletion commits, and a deleted
+person takes their camera events with them.
 
 As for enrolled faces (enrollment/signals.py), this runs on every deletion path: one event, a queryset,
 the cascade from a deleted camera, the admin, the retention task.
@@ -9,12 +10,28 @@ again at once instead of at its next refresh (faceapp.broadcast; without Redis t
 import contextlib
 
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+import logging
+
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from enrollment.models import Person
 from faceapp import broadcast
 
-from .models import Camera, Event, Rule
+from .models import Camera, Event, Rule, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(pre_delete, sender=Person)
+def erase_camera_data_of_person(sender, instance: Person, **kwargs):
+    """A deleted person's events go with them (Event.person cascades; their files through delete_event_files), and so
+    do the webhook deliveries about those events, whose payloads name the person (and one still pending must not
+    be sent after the erasure)."""
+    deliveries, _ = WebhookDelivery.objects.filter(event__person=instance).delete()
+    events = Event.objects.filter(person=instance).count()
+    if events or deliveries:
+        logger.info("erasing person %s: %d camera events and %d webhook deliveries", instance.pk, events, deliveries)
 
 
 @receiver(post_delete, sender=Event)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
 
+from .outbound import OutboundRefused, check_camera_source, redact  # noqa: F401 (redact: used by others through here)
 from .processing import CameraConfig, Frame
 from .queues import FrameQueue
 
@@ -28,17 +28,6 @@ def is_stream(source: str) -> bool:
 
 def is_device(source: str) -> bool:
     return source.strip().isdigit()
-
-
-def redact(source: str) -> str:
-    """The source without a password, safe for status text and logs."""
-    if not is_stream(source):
-        return source
-    parts = urlsplit(source)
-    if parts.password is None:
-        return source
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def open_capture(source: str, *, open_timeout: float = 10.0, read_timeout: float = 10.0) -> cv2.VideoCapture:
@@ -141,6 +130,11 @@ class CameraReader(threading.Thread):
         index = 0
         while not self.stopping:
             source = self.config.source
+            try:
+                check_camera_source(source)  # again at each opening: the policy or the name's address may have changed
+            except OutboundRefused as exc:
+                self._failed(f"refused: {exc}")
+                continue
             capture = open_capture(source, open_timeout=self.open_timeout, read_timeout=self.open_timeout)
             if not capture.isOpened():
                 capture.release()

@@ -5,7 +5,6 @@ import datetime as dt
 import json
 import logging
 import urllib.error
-import urllib.request
 
 from django.conf import settings
 from django.db.models import F
@@ -16,6 +15,7 @@ from django_q.tasks import schedule
 
 from faceapp import metrics, taskqueue
 
+from . import outbound, webhook_client
 from .models import Event, WebhookDelivery
 from .rules import SIGNATURE_HEADER, sign
 
@@ -53,19 +53,21 @@ def deliver_webhook(delivery_id: str) -> str:
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, body)
     try:
-        request = urllib.request.Request(delivery.url, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=settings.FACEAPP_WEBHOOK_TIMEOUT_SECONDS) as response:
-            delivery.response_status = response.status
+        delivery.response_status = webhook_client.post(delivery.url, body, headers, settings.FACEAPP_WEBHOOK_TIMEOUT_SECONDS)
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = timezone.now()
         delivery.last_error = ""
         delivery.next_attempt_at = None
         metrics.webhook_attempts.labels("delivered").inc()
+    except outbound.OutboundRefused as exc:
+        # Refused before any connection: retrying would not change the answer (until the operator changes the policy).
+        delivery.attempts = max(delivery.attempts, settings.FACEAPP_WEBHOOK_MAX_ATTEMPTS)
+        _failed(delivery, webhook_client.describe_failure(exc))
     except urllib.error.HTTPError as exc:
         delivery.response_status = exc.code
-        _failed(delivery, f"HTTP {exc.code}")
+        _failed(delivery, webhook_client.describe_failure(exc))
     except Exception as exc:  # refused, timed out, DNS, TLS...
-        _failed(delivery, f"{type(exc).__name__}: {exc}")
+        _failed(delivery, webhook_client.describe_failure(exc))
     delivery.save()
     return delivery.status
 
@@ -76,7 +78,7 @@ def _failed(delivery: WebhookDelivery, error: str) -> None:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
         metrics.webhook_attempts.labels("given_up").inc()
-        logger.warning("webhook %s to %s failed %d times; giving up: %s", delivery.id, delivery.url, delivery.attempts, error)
+        logger.warning("webhook %s to %s failed %d times; giving up: %s", delivery.id, outbound.redact(delivery.url), delivery.attempts, error)
         return
     metrics.webhook_attempts.labels("failed").inc()
     delay = settings.FACEAPP_WEBHOOK_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
@@ -89,7 +91,7 @@ def _failed(delivery: WebhookDelivery, error: str) -> None:
         next_run=delivery.next_attempt_at,
         cluster=taskqueue.cluster_option("video"),
     )
-    logger.info("webhook %s to %s failed (%s); retry %d in %.0f s", delivery.id, delivery.url, error, delivery.attempts + 1, delay)
+    logger.info("webhook %s to %s failed (%s); retry %d in %.0f s", delivery.id, outbound.redact(delivery.url), error, delivery.attempts + 1, delay)
 
 
 def delete_old_events(*, now: dt.datetime | None = None) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -14,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from faceapp.apikeys.permissions import ReadOrAdminScope
 
 from .models import Camera, Event, Rule, WebhookDelivery
-from .serializers import CameraSerializer, EventFilter, EventSerializer, RuleSerializer, WebhookDeliverySerializer
+from .serializers import CameraSerializer, EventFilter, EventSerializer, FeedFilter, RuleSerializer, WebhookDeliverySerializer
 
 IMAGE_KINDS = ("crop", "thumbnail", "frame")
 
@@ -96,15 +95,17 @@ def event_image_response(event: Event, kind: str) -> FileResponse:
 def events_feed_json(request):
     """The latest events (updated after `after`, if given), newest first, for the feed page."""
     events = Event.objects.select_related("camera", "person").order_by("-updated_at")
-    after = parse_datetime(request.GET.get("after", "") or "")
+    # Every parameter is validated (a camera that is not a UUID, an impossible date: 400, never a 500).
+    query = FeedFilter(data={k: request.GET[k] for k in ("after", "camera", "gender", "age_min", "age_max", "emotion") if request.GET.get(k)})
+    if not query.is_valid():
+        return JsonResponse({"error": query.errors}, status=400)
+    filters = dict(query.validated_data)
+    after = filters.pop("after", None)
     if after is not None:
         events = events.filter(updated_at__gt=after)
-    if request.GET.get("camera"):
-        events = events.filter(camera_id=request.GET["camera"])
-    attribute_filters = EventFilter(data={k: request.GET[k] for k in ("gender", "age_min", "age_max", "emotion") if request.GET.get(k)})
-    if not attribute_filters.is_valid():
-        return JsonResponse({"error": attribute_filters.errors}, status=400)
-    events = events.filtered(**attribute_filters.validated_data)
+    if filters.get("camera"):
+        events = events.filter(camera_id=filters.pop("camera"))
+    events = events.filtered(**{k: v for k, v in filters.items() if k in ("gender", "age_min", "age_max", "emotion")})
     items = []
     for event in events[:50]:
         items.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django import forms
 
 from enrollment.models import Watchlist
+from enrollment.validators import validate_birthdate
 from recognition.exceptions import EmailTaken, ExternalIdTaken, FaceAppError
 
 
@@ -53,7 +54,7 @@ PERSON_FIELDS = ("name", "birthdate", "email", "external_id", "watchlists")
 
 class PersonForm(forms.Form):
     name = forms.CharField(max_length=200)
-    birthdate = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    birthdate = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_birthdate])
     email = forms.EmailField(required=False, max_length=254)
     external_id = forms.CharField(required=False, max_length=200, label="External id")
     watchlists = forms.ModelMultipleChoiceField(

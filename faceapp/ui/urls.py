@@ -1,5 +1,8 @@
 """The operator web UI under /ui/ (login at /accounts/login/). Names start with their menu entry (see nav_section)."""
+from django.conf import settings
 from django.urls import path
+
+from faceapp.limits import body_limit
 
 from .views import enrol, imports, people, video, watchlists, who
 
@@ -45,10 +48,12 @@ urlpatterns = [
     path("rules/<uuid:rule_id>/", video.rule_edit, name="rule"),
     path("rules/<uuid:rule_id>/delete/", video.rule_delete, name="rule-delete"),
     # Bulk upload
-    path("import/", imports.import_list, name="imports"),
+    # A ZIP, or a folder's files, may be as large as the bulk import allows (faceapp/limits.py).
+    path("import/", body_limit(lambda: settings.FACEAPP_IMPORT_MAX_BYTES)(imports.import_list), name="imports"),
     path("import/folder/", imports.import_new_folder, name="import-folder"),
     path("import/<uuid:job_id>/", imports.import_detail, name="import"),
-    path("import/<uuid:job_id>/files/", imports.import_files, name="import-files"),
+    path("import/<uuid:job_id>/files/", body_limit(lambda: settings.FACEAPP_IMPORT_MAX_BYTES)(imports.import_files),
+         name="import-files"),
     path("import/<uuid:job_id>/start/", imports.import_start, name="import-start"),
     path("import/<uuid:job_id>/status.json", imports.import_status, name="import-status"),
     path("import/<uuid:job_id>/report.csv", imports.import_report, name="import-report"),

@@ -6,6 +6,7 @@ import datetime as dt
 from django import forms
 
 from enrollment.models import Watchlist
+from videostreams.forms import CameraSecretsMixin, RuleSecretsMixin
 from videostreams.models import EMOTION_CHOICES, GENDER_CHOICES, Camera, Rule
 
 from .forms import PRESET_CHOICES
@@ -34,7 +35,7 @@ def _default(field: str):
     return Camera._meta.get_field(field).default
 
 
-class CameraForm(forms.ModelForm):
+class CameraForm(CameraSecretsMixin, forms.ModelForm):
     roi = RoiField(required=False, label="Region of interest",
                    help_text="x1, y1, x2, y2 as fractions of the frame (e.g. 0, 0.2, 1, 1); empty: the whole frame.")
     preset = forms.ChoiceField(choices=PRESET_CHOICES, required=False, label="Decision preset")
@@ -51,19 +52,12 @@ class CameraForm(forms.ModelForm):
                   "match_threshold", "watchlists"]
         widgets = {"watchlists": forms.CheckboxSelectMultiple, "source": forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"})}
 
-    def clean_source(self):
-        value = (self.cleaned_data.get("source") or "").strip()
-        if not value:
-            raise forms.ValidationError("Give an RTSP/HTTP(S) URL, a video file path or a device index.")
-        return value
 
-
-class RuleForm(forms.ModelForm):
+class RuleForm(RuleSecretsMixin, forms.ModelForm):
     class Meta:
         model = Rule
         fields = ["name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret", "create_pending_enrollment"]
-        widgets = {"cameras": forms.CheckboxSelectMultiple, "watchlists": forms.CheckboxSelectMultiple,
-                   "webhook_secret": forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"})}
+        widgets = {"cameras": forms.CheckboxSelectMultiple, "watchlists": forms.CheckboxSelectMultiple}
         labels = {"create_pending_enrollment": "Hold unknown faces as pending enrolments"}
 
 

@@ -99,6 +99,8 @@ def test_add_user_allow_duplicates_enrols_the_same_face_again(client, models_rea
         ({"birthdate": "2000-01-01", "req_id": "abc"}, "name"),
         ({"name": "X", "req_id": "abc"}, "birthdate"),
         ({"name": "X", "birthdate": "01/02/2000", "req_id": "abc"}, "birthdate"),
+        ({"name": "X", "birthdate": "0001-01-01", "req_id": "abc"}, "birthdate"),
+        ({"name": "X", "birthdate": "9999-12-31", "req_id": "abc"}, "birthdate"),
         ({"name": "X", "birthdate": "2000-01-01", "email": "not-an-email", "req_id": "abc"}, "email"),
         ({"name": "X", "birthdate": "2000-01-01"}, "req_id"),
         ({"name": "", "birthdate": "2000-01-01", "req_id": "abc"}, "name"),

@@ -203,3 +203,11 @@ def test_a_rerun_with_a_watchlist_adds_the_people_already_imported_to_it(models_
     again = run(entries, watchlist="everyone")
     assert again.counts["imported"] == 0
     assert sorted(Watchlist.objects.get(name="everyone").people.values_list("name", flat=True)) == PEOPLE
+
+
+def test_a_manifest_row_with_an_impossible_birthdate_is_a_bad_row(tmp_path):
+    manifest = tmp_path / "people.csv"
+    manifest.write_text("image,name,birthdate\nobama.jpg,Barack Obama,0001-01-01\nobama.jpg,Barack Obama,1961-08-04\n")
+    first, second = importing.entries_from_manifest(manifest)
+    assert first.problem and "1800-01-01" in first.problem and first.birthdate is None
+    assert second.problem is None and str(second.birthdate) == "1961-08-04"

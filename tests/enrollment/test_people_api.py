@@ -61,6 +61,8 @@ def test_create_person_in_watchlists(api_client):
         ({"name": "X" * 201}, "name"),
         ({"name": "X", "email": "nope"}, "email"),
         ({"name": "X", "birthdate": "10/12/1815"}, "birthdate"),
+        ({"name": "X", "birthdate": "0001-01-01"}, "birthdate"),  # a placeholder, not a birthdate
+        ({"name": "X", "birthdate": "2999-01-01"}, "birthdate"),  # not born yet
         ({"name": "X", "metadata": [1, 2]}, "metadata"),
         ({"name": "X", "metadata": {"a": "nul\u0000"}}, "metadata"),
         ({"name": "nul\u0000"}, "name"),

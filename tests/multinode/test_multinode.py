@@ -157,6 +157,10 @@ def cluster():
         "FACEAPP_QUEUE_WORKERS": "1",
         "FACEAPP_ORT_THREADS": "1",
         "FACEAPP_EMBED_FLIP": "0",  # half the embedding work: these two cores are shared
+        # The outbound policy (videostreams/outbound.py): the receiver lives on the namespaces' private network, the
+        # cameras play the committed clip from the cluster's folder.
+        "FACEAPP_WEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8",
+        "FACEAPP_VIDEO_FILE_ROOT": str(cluster_path(".")),
     }
     with LocalCluster(env=env) as local:  # its own folder under /tmp: PostgreSQL runs as another user there
         local.start_services()

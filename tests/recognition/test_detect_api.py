@@ -84,3 +84,10 @@ def test_detect_bad_uploads(api_client, settings):
 def test_detect_needs_a_key_and_read_scope_suffices(client, api_key, models_ready):
     assert_error(client.post(URL, {"image": upload("samples", "obama.jpg")}), 401, "unauthenticated")
     assert detect(client_with_key(api_key("read")), "samples", "obama.jpg").status_code == 200
+
+
+def test_an_image_above_the_pixel_limit_is_a_413_over_http(api_client, settings):
+    """FACEAPP_MAX_IMAGE_PIXELS, through the API: the photo is refused from its header, with the limit in words."""
+    settings.FACEAPP_MAX_IMAGE_PIXELS = 100_000  # obama.jpg is larger than that
+    body = assert_error(detect(api_client, "samples", "obama.jpg"), 413, "image_too_large")
+    assert "100,000 pixels" in body["message"]

@@ -85,3 +85,51 @@ def test_decode_expands_greyscale_and_16_bit_images_to_three_channels():
     sixteen = Image.fromarray((np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16))
     decoded = images.decode(encode(sixteen, "PNG"), **LIMITS)
     assert decoded.shape == (64, 64, 3) and decoded.max() == 255
+
+
+def test_decode_refuses_a_thin_strip_and_an_overlong_side_from_the_header():
+    strip = (__import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "strip-39000000x1.png").read_bytes()
+    with pytest.raises(ImageTooLarge, match="differ at most 20 times"):
+        images.decode(strip, max_bytes=LIMITS["max_bytes"], max_pixels=40_000_000, max_side=10**9)
+    with pytest.raises(ImageTooLarge, match="no side may exceed 20,000"):
+        images.check_header(30_000, 1_500, max_pixels=10**9)
+    images.check_header(8_000, 1_000, max_pixels=40_000_000)  # a panorama is fine
+
+
+def test_decode_never_runs_a_decoder_outside_the_allow_list():
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n"
+    with pytest.raises(InvalidImage, match="EPS images are not supported"):
+        images.decode(eps, **LIMITS)
+
+
+def test_pixel_budget_queues_a_large_decode_while_small_ones_pass():
+    import threading
+
+    budget = images.PixelBudget(100)
+    big_holding, big_release, order = threading.Event(), threading.Event(), []
+
+    def big():
+        with budget.hold(80):
+            order.append("big")
+            big_holding.set()
+            big_release.wait(10)
+
+    def second_big():
+        with budget.hold(60):
+            order.append("second big")
+
+    first = threading.Thread(target=big)
+    first.start()
+    assert big_holding.wait(10)
+    waiting = threading.Thread(target=second_big)
+    waiting.start()
+    waiting.join(0.2)
+    assert waiting.is_alive() and budget.in_use == 80  # 80 + 60 > 100: it waits
+    with budget.hold(15):  # 80 + 15 fits: a small photo is not held up
+        order.append("small")
+    big_release.set()
+    first.join(10)
+    waiting.join(10)
+    assert order == ["big", "small", "second big"] and budget.in_use == 0
+    with budget.hold(10_000):  # above the whole budget: runs, alone
+        assert budget.in_use == 100

@@ -24,3 +24,20 @@ def obama(models_ready, db):
     return services.enrol_person(
         name="Barack Obama", birthdate=dt.date(1961, 8, 4), image=read_bytes("samples", "obama.jpg"), image_name="obama.jpg"
     )
+
+
+def allow_local_outbound(settings, tmp_path_factory) -> None:
+    """The outbound policy (videostreams/outbound.py) refuses loopback and local files by default; these tests
+    talk to cameras and webhook receivers on 127.0.0.1 and play the committed clip and videos they write."""
+    import os
+
+    from tests.conftest import FIXTURES_DIR, SHARED_DATA_DIR
+
+    settings.FACEAPP_CAMERA_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+    settings.FACEAPP_WEBHOOK_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"
+    settings.FACEAPP_VIDEO_FILE_ROOT = os.pathsep.join(str(p) for p in (FIXTURES_DIR, SHARED_DATA_DIR, tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(autouse=True)
+def local_outbound_allowed(settings, tmp_path_factory):
+    allow_local_outbound(settings, tmp_path_factory)

@@ -154,7 +154,7 @@ def test_a_rule_needs_an_action_and_pending_enrolment_is_for_unknown_faces(api_c
     )
     assert "create_pending_enrollment" in body["fields"]
     response = api_client.post(
-        "/api/v1/rules", {"name": "hook", "trigger": "unknown", "webhook_url": "https://example.org/h", "webhook_secret": "k"}, format="json"
+        "/api/v1/rules", {"name": "hook", "trigger": "unknown", "webhook_url": "http://127.0.0.1:9/h", "webhook_secret": "k"}, format="json"
     )
     assert response.status_code == 201
     assert response.json()["has_webhook_secret"] is True and "webhook_secret" not in response.json()
@@ -186,6 +186,14 @@ def test_the_feed_json_gives_events_updated_after_a_time(client, cast):
     updated = client.get("/videostreams/events/feed.json", {"after": newest}).json()["events"]
     assert [e["id"] for e in updated] == [str(event.id)]
     assert client.get(updated[0]["thumbnail_url"]).status_code == 200
+
+
+@pytest.mark.parametrize("query", [{"camera": "zzz"}, {"after": "2026-02-30T10:00:00Z"}, {"after": "yesterday"},
+                                   {"camera": "1" * 40}, {"age_min": "old"}])
+def test_the_feed_json_answers_bad_parameters_with_a_400_not_a_500(client, cast, query):
+    client.force_login(get_user_model().objects.create_user("op", password="pw-op-12345", is_staff=True))
+    response = client.get("/videostreams/events/feed.json", query)
+    assert response.status_code == 400 and next(iter(query)) in response.json()["error"]
 
 
 def test_deleting_a_camera_deletes_its_events_and_their_images(api_client, cast, django_capture_on_commit_callbacks):

@@ -70,7 +70,8 @@ def camera_edit(request, camera_id=None):
     form = CameraForm(request.POST or None, instance=camera)
     probe = None
     if request.method == "POST" and request.POST.get("action") == "test":
-        probe = cameras.probe(request.POST.get("source", ""))
+        # The masked source the page showed stands for the stored one (the password never reaches the page).
+        probe = cameras.probe(form.unmask("source", request.POST.get("source", "")))
     elif request.method == "POST" and form.is_valid():
         camera = form.save()
         messages.success(request, f"Saved the camera {camera.name}; a running run_cameras picks the change up within seconds.")

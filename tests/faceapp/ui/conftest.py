@@ -218,3 +218,11 @@ def queue_worker(transactional_db):
     stop.set()
     thread.join(timeout=120)
     assert not failures, failures
+
+
+@pytest.fixture(autouse=True)
+def local_outbound_allowed(settings, tmp_path_factory):
+    """Cameras and webhook receivers of these pages' tests are on 127.0.0.1 (videostreams/outbound.py)."""
+    from tests.videostreams.conftest import allow_local_outbound
+
+    allow_local_outbound(settings, tmp_path_factory)

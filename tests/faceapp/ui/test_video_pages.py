@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from enrollment.models import Person, Watchlist
-from tests.conftest import shared_data_path
+from tests.conftest import FIXTURES_DIR, shared_data_path
 from videostreams.models import Camera, Event, Rule, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +88,11 @@ def test_test_connection_opens_the_typed_source_and_shows_its_first_frame_withou
     page = response.content.decode()
     assert response.status_code == 200 and "Connected: " in page and 'src="data:image/jpeg;base64,' in page
     assert f'value="{clip}"' in page and not Camera.objects.exists()
-    bad = operator.post(reverse("ui:camera-new"), {"action": "test", "name": "x", "source": "/no/such/video.mp4"}).content.decode()
-    assert "Cannot open /no/such/video.mp4" in bad
+    missing = str(FIXTURES_DIR / "video" / "no-such-video.mp4")  # inside FACEAPP_VIDEO_FILE_ROOT, but not there
+    bad = operator.post(reverse("ui:camera-new"), {"action": "test", "name": "x", "source": missing}).content.decode()
+    assert f"Cannot open {missing}" in bad
+    outside = operator.post(reverse("ui:camera-new"), {"action": "test", "name": "x", "source": "/etc/passwd"}).content.decode()
+    assert "Refused: the video file is outside FACEAPP_VIDEO_FILE_ROOT" in outside
 
 
 def test_add_edit_and_delete_a_camera(operator, scene):
