@@ -9,9 +9,10 @@ again at once instead of at its next refresh (faceapp.broadcast; without Redis t
 import contextlib
 
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from enrollment.models import Person
 from faceapp import broadcast
 
 from .models import Camera, Event, Rule
@@ -28,6 +29,13 @@ def delete_event_files(sender, instance: Event, **kwargs):
                 storage.delete(name)
 
     transaction.on_commit(delete)
+
+
+@receiver(pre_delete, sender=Person)
+def erase_events_of_person(sender, instance: Person, **kwargs):
+    """Erasing a person erases the camera events named after them (rows, vectors, crops and frames), as their
+    sightings go with them (enrollment.sightings): nothing of their face is left behind."""
+    Event.objects.filter(person=instance).delete()
 
 
 @receiver(post_save, sender=Camera)
