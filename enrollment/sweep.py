@@ -116,7 +116,7 @@ def sweep(*, embedding_model: str | None = None) -> SweepResult:
         policy = same_unknown_policy(model, 1)
         clusters = clustering.average_linkage(
             vectors, lambda score: decision.decide(score, policy).named,
-            cannot_link=cannot_link_pairs(rows, apart), initial=pinned.values(),
+            cannot_link=cannot_link_pairs(rows, apart), initial=pinned.values(), current=[row.group_id for row in rows],
         )
         before = {row.group_id for row in rows if row.group_id is not None}
         result.groups_before = len(before)

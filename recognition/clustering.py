@@ -18,18 +18,25 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 FORBIDDEN = -1.0e6  # a cannot-link pair's similarity: far below any threshold, even averaged with n others
+STATUS_QUO = 1.0e-4  # added to pairs already together (`current`): breaks ties in favour of what is, changes no real choice
 
 
 def average_linkage(vectors: np.ndarray, accept: Callable[[float], bool], *, cannot_link: Iterable[tuple[int, int]] = (),
-                    initial: Iterable[Iterable[int]] = ()) -> list[list[int]]:
+                    initial: Iterable[Iterable[int]] = (), current=None) -> list[list[int]]:
     """Clusters of row indices of `vectors` (n × d, L2-normalised): two clusters merge while their average
     similarity is accepted. `cannot_link`: index pairs never in one cluster. `initial`: groups of indices that start
-    merged (they may still grow). Returns every cluster (singletons too), each sorted, largest first."""
+    merged (they may still grow). `current`: a label per row (None: none), the clusters as they are now; pairs
+    sharing a label get a tiny bonus, so that equal choices (the same face twice) keep the present grouping.
+    Returns every cluster (singletons too), each sorted, largest first."""
     n = len(vectors)
     if n == 0:
         return []
     x = np.asarray(vectors, dtype=np.float32)
     sim = x @ x.T
+    if current is not None:
+        labels = np.array([-1 if label is None else label for label in current], dtype=np.int64)
+        together = (labels[:, None] == labels[None, :]) & (labels[:, None] >= 0)
+        sim[together] += STATUS_QUO
     for i, j in cannot_link:
         if i != j:
             sim[i, j] = sim[j, i] = FORBIDDEN
