@@ -51,7 +51,7 @@ def _faces_of(group: UnknownGroup, faces: int) -> list[services.FaceSample]:
 
 def _give_group_to(group: UnknownGroup, person: Person) -> int:
     moved = Sighting.objects.filter(unknown_group=group).update(person=person, unknown_group=None, pinned=False)
-    group.delete()
+    UnknownGroup.objects.filter(pk=group.pk).delete()  # (the instance keeps its id for the audit entry)
     return moved
 
 
