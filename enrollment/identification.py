@@ -126,6 +126,7 @@ class Identification:
     analysis: pipeline.Analysis
     policy: decision.Policy
     faces: list[Identified]
+    sightings: list = field(default_factory=list)  # one per face, when the caller asked to keep them (keep_sighting)
 
     @property
     def threshold(self) -> float:
@@ -133,9 +134,11 @@ class Identification:
 
 
 def identify(image: bytes, *, limit: int = 1, threshold: float | None = None, preset: str | None = None, watchlists=(),
-             max_faces=None, min_face_size=None, actor: Actor | None = None, attributes=()) -> Identification:
+             max_faces=None, min_face_size=None, actor: Actor | None = None, attributes=(),
+             keep_sighting: bool = False) -> Identification:
     """Every face of the photo (largest first) with its top `limit` candidate people that the decision names
-    (and the estimated `attributes` of each face, when asked for)."""
+    (and the estimated `attributes` of each face, when asked for). `keep_sighting`: each face is also kept as a
+    sighting (enrollment.sightings) with its decision; one of nobody enrolled joins an unknown group."""
     analysis = pipeline.analyse_bytes(image, max_faces=max_faces, min_face_size=min_face_size, attributes=attributes)
     model = current_embedding_model()
     watchlist_ids = sorted(str(w.id) for w in watchlists)
@@ -148,7 +151,13 @@ def identify(image: bytes, *, limit: int = 1, threshold: float | None = None, pr
         preset=policy.preset, gallery_size=size,
         top=[str(f.candidates[0].person.id) if f.candidates else None for f in faces],
     )
-    return Identification(analysis=analysis, policy=policy, faces=faces)
+    kept = []
+    if keep_sighting:
+        from .sightings import keep_faces
+
+        kept = keep_faces([(f.face, f.decision, f.candidates[0].person if f.candidates else None) for f in faces],
+                          image=image, actor=actor)
+    return Identification(analysis=analysis, policy=policy, faces=faces, sightings=kept)
 
 
 def search_face(face: Face, *, policy: decision.Policy, embedding_model: str, limit: int = 1, faces=None) -> Identified:

@@ -216,3 +216,6 @@ class ImportJobPhoto(models.Model):
     class Meta:
         ordering = ["index"]
         indexes = [models.Index(fields=["job", "index"]), models.Index(fields=["job", "reason"])]
+
+
+from .sighting_models import Sighting, SightingExclusion, UnknownGroup, label_of, parse_label  # noqa: E402,F401

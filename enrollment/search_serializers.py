@@ -15,7 +15,7 @@ from recognition.serializers import (
 )
 
 from .decision import PRESETS
-from .models import Watchlist
+from .models import Watchlist, label_of
 
 PRESET_HELP = ("Decision preset: at most this share of searches by somebody not enrolled returns a name, at the current "
                "gallery size — strict 0.1%, balanced 1% (default FACEAPP_MATCH_PRESET), permissive 5%.")
@@ -62,11 +62,30 @@ class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+KEEP_SIGHTING_HELP = ("Also keep the face(s) as sightings (vector, crop, time, API key, decision) for searches of the past and "
+                      "unknown groups, for FACEAPP_API_SIGHTING_RETENTION_DAYS (docs/unknowns.md).")
+
+
+def keep_sighting_field():
+    return serializers.BooleanField(required=False, default=False, help_text=KEEP_SIGHTING_HELP)
+
+
+class SightingRef(serializers.Serializer):
+    id = serializers.UUIDField()
+    unknown_group = serializers.CharField(allow_null=True, help_text="U-000123 when nobody enrolled was named.")
+
+
+def sighting_ref(sighting) -> dict:
+    group = sighting.unknown_group_id
+    return {"id": str(sighting.id), "unknown_group": label_of(group) if group else None}
+
+
 class RecogniseUserRequest(serializers.Serializer):
     image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP or BMP.", allow_empty_file=True)
     preset = preset_field()
     threshold = threshold_field()
     attributes = AttributesField()
+    keep_sighting = keep_sighting_field()
 
 
 class UserInfo(serializers.Serializer):
@@ -89,6 +108,7 @@ def face_metadata(recognition) -> dict:
         "decision": recognition.decision.as_dict(),
         "decision_policy": recognition.policy.as_dict(),
         **attributes_json(face),
+        **({"sighting": sighting_ref(recognition.sighting)} if recognition.sighting is not None else {}),
     }
 
 
@@ -205,6 +225,7 @@ class IdentifyRequest(serializers.Serializer):
     max_faces = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="Identify at most this many faces, largest first.")
     min_face_size = serializers.IntegerField(required=False, min_value=12, max_value=10_000)
     attributes = AttributesField()
+    keep_sighting = keep_sighting_field()
 
 
 class Candidate(serializers.Serializer):
@@ -218,6 +239,7 @@ class Candidate(serializers.Serializer):
 class IdentifiedFace(DetectedFace):
     candidates = Candidate(many=True, help_text="The people the decision names (empty unless the verdict is 'named').")
     decision = DecisionSerializer()
+    sighting = SightingRef(required=False, help_text="With keep_sighting=true.")
 
 
 class IdentifyResponse(serializers.Serializer):
@@ -238,6 +260,8 @@ def identify_response(result) -> dict:
             for m in identified.candidates
         ]
         body["decision"] = identified.decision.as_dict()
+        if result.sightings:
+            body["sighting"] = sighting_ref(result.sightings[i])
         faces.append(body)
     return {"image": {"width": result.analysis.width, "height": result.analysis.height}, "threshold": round(result.threshold, 4),
             "preset": result.policy.preset, "decision_policy": result.policy.as_dict(), "faces": faces}
@@ -256,6 +280,7 @@ class RecognitionMetadata(serializers.Serializer):
     decision = DecisionSerializer()
     decision_policy = DecisionPolicySerializer()
     attributes = AttributesSerializer(required=False, help_text="Only with `attributes=`.")
+    sighting = SightingRef(required=False, help_text="With keep_sighting=true.")
 
 
 class RecogniseUserResponse(serializers.Serializer):

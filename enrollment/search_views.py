@@ -40,7 +40,8 @@ from .search_serializers import (
 def recognise_user(request):
     data = _validated(RecogniseUserRequest, request.data)
     recognition_ = services.recognise_user(read_upload(data["image"]), preset=data.get("preset"), threshold=data.get("threshold"),
-                                           actor=Actor.from_request(request), attributes=data.get("attributes", ()))
+                                           actor=Actor.from_request(request), attributes=data.get("attributes", ()),
+                                           keep_sighting=data["keep_sighting"])
     response = Response(recognise_user_response(recognition_))
     response["Server-Timing"] = server_timing(recognition_.timings_ms)
     return response
@@ -110,5 +111,6 @@ def identify(request):
         min_face_size=data.get("min_face_size"),
         actor=Actor.from_request(request),
         attributes=data.get("attributes", ()),
+        keep_sighting=data["keep_sighting"],
     )
     return Response(identify_response(result))

@@ -68,11 +68,13 @@ class Recognition:
     decision: decision.Decision
     policy: decision.Policy
     timings_ms: dict = field(default_factory=dict)  # decode, detect, crop, embed, search, store
+    sighting: object = None  # enrollment.models.Sighting, when the caller asked to keep it (keep_sighting)
 
 
 def recognise_user(image: bytes, *, preset: str | None = None, threshold: float | None = None,
-                   actor: Actor | None = None, attributes=()) -> Recognition:
-    """Recognise the largest face in `image`; when the decision names nobody, hold it as a pending enrolment."""
+                   actor: Actor | None = None, attributes=(), keep_sighting: bool = False) -> Recognition:
+    """Recognise the largest face in `image`; when the decision names nobody, hold it as a pending enrolment.
+    `keep_sighting`: the face is also kept as a sighting with its decision (enrollment.sightings)."""
     # only the largest is recognised: embed (and estimate the attributes of) only it
     analysis = pipeline.analyse_bytes(image, max_faces=1, attributes=attributes)
     face = analysis.largest_face()
@@ -88,6 +90,11 @@ def recognise_user(image: bytes, *, preset: str | None = None, threshold: float 
     timings["search"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     pending = None if match else create_pending(face, model)
+    sighting = None
+    if keep_sighting:
+        from .sightings import keep_faces
+
+        sighting = keep_faces([(face, identified.decision, match.person if match else None)], image=image, actor=actor)[0]
     record(
         actor, Action.RECOGNISE, target_type="person" if match else "",
         target_id=match.person.id if match else "",
@@ -104,6 +111,7 @@ def recognise_user(image: bytes, *, preset: str | None = None, threshold: float 
         decision=identified.decision,
         policy=policy,
         timings_ms={**timings, "store": (time.perf_counter() - started) * 1000},
+        sighting=sighting,
     )
 
 

@@ -3,7 +3,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Face
+from .models import Face, Sighting
 
 
 @receiver(post_delete, sender=Face)
@@ -29,3 +29,11 @@ def gallery_changed(sender, **kwargs):
 
     decision.forget_cached()
     transaction.on_commit(lambda: broadcast.publish("gallery"))
+
+
+@receiver(post_delete, sender=Sighting)
+def delete_sighting_crop(sender, instance: Sighting, **kwargs):
+    """A sighting's crop goes with its row (retention, erasure of a person or a group), once the deletion commits."""
+    name = instance.crop.name if instance.crop else ""
+    if name:
+        transaction.on_commit(lambda: instance.crop.storage.delete(name))

@@ -11,10 +11,20 @@ logger = logging.getLogger(__name__)
 
 
 def delete_expired_pending_enrollments() -> int:
+    """The expiry job (every minute): pending enrolments past their expiry, and sightings past their retention."""
+    from .sightings import delete_expired
+
     deleted = delete_expired_pending()
     if deleted:
         logger.info("deleted %d expired pending enrolments", deleted)
-    return deleted
+    return deleted + delete_expired()
+
+
+def sweep_unknown_groups() -> dict:
+    """The periodic re-clustering of unknown sightings (enrollment.sweep), scheduled by a migration."""
+    from .sweep import sweep
+
+    return sweep().as_dict()
 
 
 def refresh_cohort_statistics() -> int:

@@ -235,6 +235,17 @@ FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)
 FACEAPP_ALLOW_DUPLICATES = env_bool("FACEAPP_ALLOW_DUPLICATES", False)
 # "Keep as unknown" ('Who is this?'): how long a face the operator chose to keep stays held (a pending enrolment).
 FACEAPP_UNKNOWN_KEEP_SECONDS = env_int("FACEAPP_UNKNOWN_KEEP_SECONDS", 7 * 24 * 3600)
+# Sightings (enrollment/sightings.py, docs/unknowns.md): every face a camera sees, and API searches' faces where the
+# caller asks for it (keep_sighting), kept this many days per source, then erased by the expiry job.
+FACEAPP_SIGHTING_RETENTION_DAYS = {
+    "camera": env_float("FACEAPP_CAMERA_SIGHTING_RETENTION_DAYS", 30),
+    "api": env_float("FACEAPP_API_SIGHTING_RETENTION_DAYS", 30),
+}
+FACEAPP_CAMERA_SIGHTINGS = env_bool("FACEAPP_CAMERA_SIGHTINGS", True)  # keep each ended camera track as a sighting
+# Unknown groups: two unknown faces are "the same unknown" when the decision at this preset would name one from the
+# other in a 1:1 comparison (enrollment/unknowns.py); a group is listed once it holds this many sightings.
+FACEAPP_UNKNOWN_PRESET = env_str("FACEAPP_UNKNOWN_PRESET", "strict")
+FACEAPP_UNKNOWN_MIN_SIGHTINGS = env_int("FACEAPP_UNKNOWN_MIN_SIGHTINGS", 2)
 # Bulk uploads from the operator pages (enrollment/import_jobs.py): the most they may unpack to, and how long one
 # background task imports before it hands the rest to the next (under django-q2's timeout and retry).
 FACEAPP_IMPORT_MAX_BYTES = env_int("FACEAPP_IMPORT_MAX_BYTES", 4 * 1024**3)

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from enrollment import search_views
+from enrollment import search_views, sighting_views
 from enrollment import views as enrollment
 from enrollment.admin_views import models_page
 from faceapp.limits import body_limit, images_limit
@@ -41,6 +41,19 @@ api_v1 = [
     path("people/<uuid:person_id>/faces/<uuid:face_id>/crop", enrollment.face_crop, name="person-face-crop"),
     path("watchlists", enrollment.WatchlistsView.as_view(), name="watchlists"),
     path("watchlists/<uuid:watchlist_id>", enrollment.WatchlistView.as_view(), name="watchlist"),
+    # Sightings, the search of the past, unknown groups and corrections (docs/unknowns.md).
+    path("sightings/search", sighting_views.search, name="sightings-search"),
+    path("sightings/<uuid:sighting_id>", sighting_views.sighting_detail, name="sighting"),
+    path("sightings/<uuid:sighting_id>/crop", sighting_views.sighting_crop, name="sighting-crop"),
+    path("sightings/<uuid:sighting_id>/not-person", sighting_views.sighting_not_person, name="sighting-not-person"),
+    path("sightings/<uuid:sighting_id>/not-group", sighting_views.sighting_not_group, name="sighting-not-group"),
+    path("unknown-groups", sighting_views.groups, name="unknown-groups"),
+    path("unknown-groups/<str:group>", sighting_views.group_detail, name="unknown-group"),
+    path("unknown-groups/<str:group>/sightings", sighting_views.group_sightings, name="unknown-group-sightings"),
+    path("unknown-groups/<str:group>/enrol", sighting_views.group_enrol, name="unknown-group-enrol"),
+    path("unknown-groups/<str:group>/add-to-person", sighting_views.group_add_to_person, name="unknown-group-add-to-person"),
+    path("unknown-groups/<str:group>/not-person", sighting_views.group_not_person, name="unknown-group-not-person"),
+    path("unknown-groups/<str:group>/merge", sighting_views.group_merge, name="unknown-group-merge"),
     # Old addresses of the schema and the docs.
     path("schema", SchemaView.as_view(), name="schema-v1"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs-v1"),

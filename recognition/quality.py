@@ -102,3 +102,17 @@ def grade(quality: dict) -> tuple[str, list[str]]:
     if abs(quality.get("pitch", 0.0)) > limits["max_pitch"]:
         found.append(f"tilted (pitch {float(quality.get('pitch')):.0f}°)")
     return (FAIR, found) if found else (GOOD, [])
+
+
+def score(quality: Quality) -> float:
+    """One 0-1 figure for a face's usefulness: confident, large, sharp and frontal faces score high.
+
+    A weighted mean of four saturating parts: detection score (0.9 → 0, 1.0 → 1), face size
+    (100 px and more → 1), sharpness (Laplacian variance v → v / (v + 100)) and frontality (0° → 1,
+    60° of yaw or pitch → 0).
+    """
+    detection = min(max((quality.detection_score - 0.9) / 0.1, 0.0), 1.0)
+    size = min(quality.face_size / 100.0, 1.0)
+    sharpness = quality.sharpness / (quality.sharpness + 100.0)
+    frontal = max(0.0, 1.0 - max(abs(quality.yaw), abs(quality.pitch)) / 60.0)
+    return round(0.2 * detection + 0.25 * size + 0.25 * sharpness + 0.3 * frontal, 4)

@@ -39,7 +39,7 @@ from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model
 from recognition.types import Face
 
-from . import analysis, mqtt, voting
+from . import analysis, mqtt, sightings, voting
 from .eventstore import apply_match, apply_shot, delete_files, when
 from .analysis import quality_score  # noqa: F401  (part of this module's interface)
 from .models import Camera, Event
@@ -339,6 +339,8 @@ class Processor:
             delete_files(written)
             raise
         self.counters[config.id].events += 1
+        if closed:
+            sightings.keep(event, config.name)
         mqtt.publish_event(event, "end" if closed else "new")
         metrics.camera_events.labels(config.name, str(event.matched).lower()).inc()
         return event
@@ -361,6 +363,9 @@ class Processor:
             track.state["shown"] = track.best
         event.save()
         delete_files(old_files)
+        if closed:
+            config = self.config(event.camera_id)
+            sightings.keep(event, config.name if config else "")
         mqtt.publish_event(event, "end" if closed else "update")
         return event
 

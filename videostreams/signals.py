@@ -8,10 +8,9 @@ And a camera or rule changed anywhere (API, admin, another node) is broadcast, s
 again at once instead of at its next refresh (faceapp.broadcast; without Redis the refresh alone does it).
 """
 import contextlib
-
-from django.db import transaction
 import logging
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
@@ -45,6 +44,13 @@ def delete_event_files(sender, instance: Event, **kwargs):
                 storage.delete(name)
 
     transaction.on_commit(delete)
+
+
+@receiver(pre_delete, sender=Person)
+def erase_events_of_person(sender, instance: Person, **kwargs):
+    """Erasing a person erases the camera events named after them (rows, vectors, crops and frames), as their
+    sightings go with them (enrollment.sightings): nothing of their face is left behind."""
+    Event.objects.filter(person=instance).delete()
 
 
 @receiver(post_save, sender=Camera)

@@ -17,6 +17,14 @@ class Action(models.TextChoices):
     IDENTIFY = "identify", "identify (search)"
     VERIFY = "verify", "verify"
     RECOGNISE = "recognise", "recognise_user (search)"
+    SIGHTING_SEARCH = "sighting.search", "sightings searched by face"
+    SIGHTING_NOT_PERSON = "sighting.not_person", "sighting: not this person"
+    SIGHTING_NOT_GROUP = "sighting.not_group", "sighting: not this unknown group"
+    GROUP_ENROL = "group.enrol", "unknown group enrolled as a new person"
+    GROUP_ADD_TO_PERSON = "group.add_to_person", "unknown group added to a person"
+    GROUP_MERGE = "group.merge", "unknown groups merged"
+    GROUP_NOT_PERSON = "group.not_person", "unknown group: not this person"
+    GROUP_DELETE = "group.delete", "unknown group erased"
 
 
 class AuditEntry(models.Model):

@@ -1,0 +1,24 @@
+"""Helpers of the sighting tests: photos seen through the real identify path, kept as sightings."""
+import io
+
+from PIL import Image
+
+from enrollment import identification
+from tests.conftest import photo_path, read_bytes
+
+
+def keep(name: str, *, image: bytes | None = None):
+    """The sightings of every face of samples/<name> (or of `image`), kept through identify(keep_sighting=True)."""
+    return identification.identify(image if image is not None else read_bytes("samples", name), keep_sighting=True).sightings
+
+
+def side_by_side(name: str) -> bytes:
+    """One photo holding the same face twice (samples/<name> next to itself)."""
+    with Image.open(photo_path("samples", name)) as single:
+        single = single.convert("RGB")
+        double = Image.new("RGB", (single.width * 2, single.height))
+        double.paste(single, (0, 0))
+        double.paste(single, (single.width, 0))
+    out = io.BytesIO()
+    double.save(out, format="JPEG", quality=95)
+    return out.getvalue()
