@@ -117,12 +117,12 @@ def build(cursor, index: str, m: int, ef_construction: int) -> tuple[float, int]
 
 def measure(cursor, index: str, queries: np.ndarray, truth: np.ndarray, ef: int) -> dict:
     expression, _, cast, _ = INDEXES[index]
-    sql = (f"SELECT id FROM bench_faces WHERE embedding_model_name = '{MODEL}' "
-           f"ORDER BY {expression} <=> %s{cast} LIMIT %s")
+    sql = (f"SELECT id, {expression} <=> %s{cast} AS distance FROM bench_faces WHERE embedding_model_name = '{MODEL}' "
+           f"ORDER BY distance LIMIT %s")
     padded = np.zeros((len(queries), STORED), dtype=np.float32)
     padded[:, :DIM] = queries
     vectors = queries if cast else padded  # the faceapp expressions compare DIM values, the padded index all 512
-    cursor.execute("SET hnsw.iterative_scan = strict_order")
+    cursor.execute("SET hnsw.iterative_scan = relaxed_order")  # as enrollment.vectors.nearest_rows: sorted here
 
     def run(limit: int) -> list[float]:
         cursor.execute("SET hnsw.ef_search = %s", [max(ef, limit)])
@@ -133,7 +133,7 @@ def measure(cursor, index: str, queries: np.ndarray, truth: np.ndarray, ef: int)
         for q in vectors:
             started = time.perf_counter()
             cursor.execute(sql, (q, limit))
-            results.append([r[0] for r in cursor.fetchall()])
+            results.append([r[0] for r in sorted(cursor.fetchall(), key=lambda r: r[1])])
             latencies.append((time.perf_counter() - started) * 1000)
         return latencies, results
 
