@@ -156,3 +156,36 @@ def test_database_stopped_gives_503_with_a_request_id_and_the_server_recovers_by
         time.sleep(0.2)
     assert status == 200, body
     assert not any(p["name"] == "Written In The Outage" for p in body["results"])  # nothing half-written
+
+
+# --- the media disk full ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_media(settings, tmp_path):
+    """MEDIA_ROOT on a 64 KiB tmpfs (needs root to mount): the disk fills up during an enrolment."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount_point = tmp_path / "tiny-media"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    settings.MEDIA_ROOT = mount_point
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_media_disk_full_gives_a_clear_507_and_leaves_no_row_or_file(api_key, models_ready, tiny_media):
+    from enrollment.models import Face, Person
+
+    client = client_with_key(api_key("enroll"))
+    (tiny_media / "filler").write_bytes(b"\0" * 40_000)  # what other data left of the disk
+    response = client.post("/api/v1/people", {"name": "Barack Obama", "image": upload("samples", "obama.jpg")}, format="multipart")
+    body = response.json()
+    assert response.status_code == 507, body
+    assert body["error_code"] == "insufficient_storage" and body["requestId"] and "disk" in body["message"]
+    assert not Person.objects.exists() and not Face.objects.exists()
+    assert media_files(tiny_media) == {"filler"}
