@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import client_with_key, read_bytes, upload
+from tests.conftest import client_with_key, upload
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
