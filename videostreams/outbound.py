@@ -124,14 +124,27 @@ def check_url(url: str, purpose: Purpose, *, resolve: bool = True) -> None:
     if resolve:
         check_host(host, port or DEFAULT_PORTS[scheme], purpose)
         return
-    if host == "localhost" or host.endswith(".localhost"):
+    name = host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         check_address("127.0.0.1", purpose)  # RFC 6761: always loopback, whatever DNS says
         return
+    address = _literal_address(name)
+    if address is not None:
+        check_address(address, purpose)
+    # else a name: checked when it is used
+
+
+def _literal_address(host: str):
+    """The address a host written as a number stands for, without DNS: also the legacy IPv4 forms resolvers accept
+    (`2130706433`, `0x7f.1`, `127.1` are all 127.0.0.1)."""
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return  # a name: checked when it is used
-    check_address(address, purpose)
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def video_file_roots() -> list[Path]:
