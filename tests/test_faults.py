@@ -94,6 +94,8 @@ def embedded_pgdata() -> Path:
     path = settings.DATABASES["default"].get("EMBEDDED_PGDATA")
     if not path:
         pytest.skip("DATABASE_URL points at another PostgreSQL: this test stops and starts the embedded one")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("stopping the database would fail the tests of the other xdist workers that share it")
     return Path(path)
 
 
