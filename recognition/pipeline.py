@@ -9,6 +9,7 @@ image, so the embedder sees every pixel the photo has.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -39,14 +40,16 @@ class Analysis:
 
 
 _budget: images.PixelBudget | None = None
+_budget_lock = threading.Lock()
 
 
 def decode_budget() -> images.PixelBudget:
-    """This process's decode budget (FACEAPP_DECODE_PIXEL_BUDGET), made on first use."""
+    """This process's decode budget (FACEAPP_DECODE_PIXEL_BUDGET), made once (by the first request's thread)."""
     global _budget
-    if _budget is None or _budget.pixels != settings.FACEAPP_DECODE_PIXEL_BUDGET:
-        _budget = images.PixelBudget(settings.FACEAPP_DECODE_PIXEL_BUDGET)
-    return _budget
+    with _budget_lock:
+        if _budget is None or _budget.pixels != settings.FACEAPP_DECODE_PIXEL_BUDGET:
+            _budget = images.PixelBudget(settings.FACEAPP_DECODE_PIXEL_BUDGET)
+        return _budget
 
 
 def _open(data: bytes):
