@@ -504,9 +504,18 @@ def _create_face(person: Person, sample: FaceSample, written: list[str], journal
 
 
 def _save_file(field_file, filename: str, data: bytes, written: list[str], journal: FileJournal | None) -> None:
+    intended = field_file.field.generate_filename(field_file.instance, filename)
     if journal is not None:
-        journal.will_write(field_file.field.generate_filename(field_file.instance, filename))
-    field_file.save(filename, ContentFile(data), save=False)
+        journal.will_write(intended)
+    existed = field_file.storage.exists(intended)
+    try:
+        field_file.save(filename, ContentFile(data), save=False)
+    except BaseException:
+        # A write that failed half-way (the disk filled up) leaves a partial file the storage does not remove.
+        if not existed:
+            with contextlib.suppress(Exception):
+                field_file.storage.delete(intended)
+        raise
     written.append(field_file.name)
 
 

@@ -6,6 +6,7 @@ A 500 says only "Internal error." and the request id; the traceback goes to the 
 """
 from __future__ import annotations
 
+import errno
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -81,11 +82,27 @@ def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("database unavailable: %s", exc)
         return Response(error_body(503, "database_unavailable", "The database is unavailable; try again shortly."), status=503)
+    if _storage_full(exc):
+        # The media disk (or a quota) is full: the enrolment's transaction rolled back and its files were removed, so
+        # nothing was stored; say so, rather than a bare 500.
+        logger.error("storage full: %s", exc)
+        return Response(error_body(507, "insufficient_storage", "The server's disk is full; nothing was stored. Try again later."),
+                        status=507)
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
         return Response(error_body(500, "internal_error", "Internal error."), status=500)
     logger.exception("unhandled error")
     return Response(error_body(500, "internal_error", "Internal error."), status=500)
+
+
+def _storage_full(exc: BaseException | None) -> bool:
+    """An OSError 'no space left' or 'quota exceeded', raised or in the chain of causes."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def json_error(status_code: int, error_code, message: str) -> JsonResponse:

@@ -179,8 +179,9 @@ FACEAPP_MAX_IMAGE_PIXELS = env_int("FACEAPP_MAX_IMAGE_PIXELS", 40_000_000)
 # than the shorter one (a 1 × 39,000,000 strip is within the pixel limit and costs seconds of CPU).
 FACEAPP_MAX_IMAGE_SIDE = env_int("FACEAPP_MAX_IMAGE_SIDE", 20_000)
 FACEAPP_MAX_IMAGE_ASPECT = env_float("FACEAPP_MAX_IMAGE_ASPECT", 20.0)
-# Pixels being decoded at once per process: a large image waits for room rather than decoding beside others until
-# memory runs out. The default leaves room for ordinary photos beside one image at the pixel limit.
+# Pixels being decoded and analysed at once per process: a large image waits for room rather than being worked on
+# beside others until memory and CPU run out. The default leaves room for ordinary photos beside one image at the
+# pixel limit (docs/security.md has the measurement).
 FACEAPP_DECODE_PIXEL_BUDGET = env_int("FACEAPP_DECODE_PIXEL_BUDGET", FACEAPP_MAX_IMAGE_PIXELS + 16_000_000)
 # Requests whose Content-Length says more than this are refused (413) before their body is read (faceapp/limits.py);
 # endpoints taking one image allow FACEAPP_MAX_UPLOAD_BYTES plus 1 MiB of form fields, the bulk import its own limit.

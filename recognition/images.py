@@ -62,27 +62,46 @@ def check_header(width: int, height: int, *, max_pixels: int, max_side: int = MA
         raise ImageTooLarge(f"The image is {width}x{height} pixels; its sides may differ at most {max_aspect:g} times.")
 
 
-def decode(data: bytes, *, max_bytes: int, max_pixels: int, budget: PixelBudget | None = None,
-           max_side: int = MAX_SIDE, max_aspect: float = MAX_ASPECT) -> np.ndarray:
-    """`data` → HxWx3 uint8 RGB array, or one of the image exceptions with a clear message."""
+def open_checked(data: bytes, *, max_bytes: int, max_pixels: int, max_side: int = MAX_SIDE,
+                 max_aspect: float = MAX_ASPECT) -> Image.Image:
+    """`data` opened (its header read, no pixel decoded) and checked: size, format, dimensions."""
     if not data:
         raise EmptyImage()
     if len(data) > max_bytes:
         raise ImageTooLarge(f"The image is {len(data):,} bytes; the limit is {max_bytes:,}.")
+    with _image_errors(data):
+        image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+        if image.format not in SUPPORTED_FORMATS:
+            raise InvalidImage(f"{image.format} images are not supported; send JPEG, PNG, WebP or BMP.")
+        width, height = image.size
+        check_header(width, height, max_pixels=max_pixels, max_side=max_side, max_aspect=max_aspect)
+    return image
+
+
+def to_rgb_array(image: Image.Image, data: bytes = b"") -> np.ndarray:
+    """Decode an `open_checked` image: EXIF orientation applied, HxWx3 uint8 RGB."""
+    with _image_errors(data):
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        return np.asarray(_to_rgb(image), dtype=np.uint8)
+
+
+def decode(data: bytes, *, max_bytes: int, max_pixels: int, budget: PixelBudget | None = None,
+           max_side: int = MAX_SIDE, max_aspect: float = MAX_ASPECT) -> np.ndarray:
+    """`data` → HxWx3 uint8 RGB array, or one of the image exceptions with a clear message."""
+    image = open_checked(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side, max_aspect=max_aspect)
+    with budget.hold(image.width * image.height) if budget else contextlib.nullcontext():
+        return to_rgb_array(image, data)
+
+
+@contextlib.contextmanager
+def _image_errors(data: bytes):
+    """Pillow's failures as the API's image exceptions."""
     try:
         with warnings.catch_warnings():
-            # Our own pixel limit applies below; silence Pillow's generic bomb warning.
+            # Our own pixel limit applies; silence Pillow's generic bomb warning.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
-            if image.format not in SUPPORTED_FORMATS:
-                raise InvalidImage(f"{image.format} images are not supported; send JPEG, PNG, WebP or BMP.")
-            width, height = image.size
-            check_header(width, height, max_pixels=max_pixels, max_side=max_side, max_aspect=max_aspect)
-            with budget.hold(width * height) if budget else contextlib.nullcontext():
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                rgb = _to_rgb(image)
-                return np.asarray(rgb, dtype=np.uint8)
+            yield
     except (InvalidImage, ImageTooLarge):
         raise
     except Image.DecompressionBombError as exc:

@@ -9,6 +9,7 @@ image, so the embedder sees every pixel the photo has.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -39,29 +40,42 @@ class Analysis:
 
 
 _budget: images.PixelBudget | None = None
+_budget_lock = threading.Lock()
 
 
 def decode_budget() -> images.PixelBudget:
-    """This process's decode budget (FACEAPP_DECODE_PIXEL_BUDGET), made on first use."""
+    """This process's decode budget (FACEAPP_DECODE_PIXEL_BUDGET), made once (by the first request's thread)."""
     global _budget
-    if _budget is None or _budget.pixels != settings.FACEAPP_DECODE_PIXEL_BUDGET:
-        _budget = images.PixelBudget(settings.FACEAPP_DECODE_PIXEL_BUDGET)
-    return _budget
+    with _budget_lock:
+        if _budget is None or _budget.pixels != settings.FACEAPP_DECODE_PIXEL_BUDGET:
+            _budget = images.PixelBudget(settings.FACEAPP_DECODE_PIXEL_BUDGET)
+        return _budget
+
+
+def _open(data: bytes):
+    return images.open_checked(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS,
+                               max_side=settings.FACEAPP_MAX_IMAGE_SIDE, max_aspect=settings.FACEAPP_MAX_IMAGE_ASPECT)
 
 
 def decode(data: bytes) -> np.ndarray:
     """Image bytes → RGB array within the configured size limits (the image exceptions for bad input)."""
-    return images.decode(data, max_bytes=settings.FACEAPP_MAX_UPLOAD_BYTES, max_pixels=settings.FACEAPP_MAX_IMAGE_PIXELS,
-                         budget=decode_budget(), max_side=settings.FACEAPP_MAX_IMAGE_SIDE,
-                         max_aspect=settings.FACEAPP_MAX_IMAGE_ASPECT)
+    opened = _open(data)
+    with decode_budget().hold(opened.width * opened.height):
+        return images.to_rgb_array(opened, data)
 
 
 def analyse_bytes(data: bytes, **options) -> Analysis:
-    """Image bytes → Analysis. Raises the image exceptions for bad input."""
+    """Image bytes → Analysis. Raises the image exceptions for bad input.
+
+    The image's pixels count against this process's budget for the whole analysis, not only the decoding: the
+    decoded array and its resized copies live until the faces are described, so that is what bounds memory."""
     started = time.perf_counter()
-    image = decode(data)
-    decode_ms = (time.perf_counter() - started) * 1000
-    analysis = analyse_image(image, **options)
+    opened = _open(data)
+    with decode_budget().hold(opened.width * opened.height):
+        image = images.to_rgb_array(opened, data)
+        decode_ms = (time.perf_counter() - started) * 1000
+        analysis = analyse_image(image, **options)
+        del image
     analysis.timings_ms["decode"] = decode_ms
     metrics.pipeline_stage_seconds.labels("decode").observe(decode_ms / 1000)
     return analysis

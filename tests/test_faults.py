@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import client_with_key, read_bytes, upload
+from tests.conftest import client_with_key, upload
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -94,6 +94,8 @@ def embedded_pgdata() -> Path:
     path = settings.DATABASES["default"].get("EMBEDDED_PGDATA")
     if not path:
         pytest.skip("DATABASE_URL points at another PostgreSQL: this test stops and starts the embedded one")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("stopping the database would fail the tests of the other xdist workers that share it")
     return Path(path)
 
 
@@ -156,3 +158,36 @@ def test_database_stopped_gives_503_with_a_request_id_and_the_server_recovers_by
         time.sleep(0.2)
     assert status == 200, body
     assert not any(p["name"] == "Written In The Outage" for p in body["results"])  # nothing half-written
+
+
+# --- the media disk full ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_media(settings, tmp_path):
+    """MEDIA_ROOT on a 64 KiB tmpfs (needs root to mount): the disk fills up during an enrolment."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount_point = tmp_path / "tiny-media"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    settings.MEDIA_ROOT = mount_point
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_media_disk_full_gives_a_clear_507_and_leaves_no_row_or_file(api_key, models_ready, tiny_media):
+    from enrollment.models import Face, Person
+
+    client = client_with_key(api_key("enroll"))
+    (tiny_media / "filler").write_bytes(b"\0" * 40_000)  # what other data left of the disk
+    response = client.post("/api/v1/people", {"name": "Barack Obama", "image": upload("samples", "obama.jpg")}, format="multipart")
+    body = response.json()
+    assert response.status_code == 507, body
+    assert body["error_code"] == "insufficient_storage" and body["requestId"] and "disk" in body["message"]
+    assert not Person.objects.exists() and not Face.objects.exists()
+    assert media_files(tiny_media) == {"filler"}

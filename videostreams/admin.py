@@ -4,7 +4,7 @@ from django.utils.html import format_html
 
 from django import forms
 
-from .forms import CameraSecretsMixin, RuleSecretsMixin
+from .forms import CameraSecretsMixin, RuleSecretsForm
 from .models import Camera, Event, Rule, WebhookDelivery
 from .outbound import redact
 
@@ -15,7 +15,7 @@ class CameraAdminForm(CameraSecretsMixin, forms.ModelForm):
         fields = "__all__"
 
 
-class RuleAdminForm(RuleSecretsMixin, forms.ModelForm):
+class RuleAdminForm(RuleSecretsForm):
     class Meta:
         model = Rule
         fields = "__all__"

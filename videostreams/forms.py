@@ -1,4 +1,4 @@
-"""Form mixins that keep camera passwords and webhook secrets write-only in every form (the admin, the operator UI).
+"""Form bases that keep camera passwords and webhook secrets write-only in every form (the admin, the operator UI).
 
 A stored password is never rendered back into a page: a source URL is shown masked (`rtsp://user:***@host/...`)
 and, sent back unchanged, keeps the stored password; a webhook secret field is always empty, and left empty keeps
@@ -38,13 +38,15 @@ class CameraSecretsMixin(MaskedUrlsMixin):
         return value
 
 
-class RuleSecretsMixin(MaskedUrlsMixin):
+class RuleSecretsForm(MaskedUrlsMixin, forms.ModelForm):
+    """The base of every form of a rule (a ModelForm without a model of its own: subclasses give Meta)."""
+
     masked_url_fields = ("webhook_url",)
+    remove_webhook_secret = forms.BooleanField(required=False, label="Remove the webhook secret")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "webhook_secret" in self.fields:
-            self.fields["remove_webhook_secret"] = forms.BooleanField(required=False, label="Remove the webhook secret")
             self.fields["webhook_secret"].widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
             if self.instance.pk and self.instance.webhook_secret:
                 self.fields["webhook_secret"].help_text = "A secret is set (never shown); leave empty to keep it, type a new one to replace it."

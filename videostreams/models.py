@@ -120,7 +120,7 @@ class Camera(models.Model):
     def clean(self):
         super().clean()
         try:
-            outbound.check_camera_source(self.source)
+            outbound.check_camera_source(self.source, resolve=False)
         except outbound.OutboundRefused as exc:
             raise ValidationError({"source": str(exc)}) from None
 
@@ -263,7 +263,7 @@ class Rule(models.Model):
         super().clean()
         if self.webhook_url:
             try:
-                outbound.check_webhook_url(self.webhook_url)
+                outbound.check_webhook_url(self.webhook_url, resolve=False)
             except outbound.OutboundRefused as exc:
                 raise ValidationError({"webhook_url": str(exc)}) from None
 

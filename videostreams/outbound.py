@@ -105,8 +105,10 @@ def check_host(host: str, port: int, purpose: Purpose) -> list[str]:
     return addresses
 
 
-def check_url(url: str, purpose: Purpose) -> None:
-    """Refuse a URL whose scheme or destination the policy does not allow."""
+def check_url(url: str, purpose: Purpose, *, resolve: bool = True) -> None:
+    """Refuse a URL whose scheme or destination the policy does not allow. Without `resolve` (when a source or URL
+    is saved) a host name is not looked up: only addresses written out, and `localhost`, are checked then; the name
+    is checked when it is used (the node that saves a camera may not even resolve the camera's name)."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -118,7 +120,31 @@ def check_url(url: str, purpose: Purpose) -> None:
         raise OutboundRefused(f"{purpose.name} URL scheme {scheme + ':' if scheme else '(none)'} is not allowed; use {allowed}.")
     if not parts.hostname:
         raise OutboundRefused(f"{purpose.name} URL has no host.")
-    check_host(parts.hostname, port or DEFAULT_PORTS[scheme], purpose)
+    host = parts.hostname
+    if resolve:
+        check_host(host, port or DEFAULT_PORTS[scheme], purpose)
+        return
+    name = host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        check_address("127.0.0.1", purpose)  # RFC 6761: always loopback, whatever DNS says
+        return
+    address = _literal_address(name)
+    if address is not None:
+        check_address(address, purpose)
+    # else a name: checked when it is used
+
+
+def _literal_address(host: str):
+    """The address a host written as a number stands for, without DNS: also the legacy IPv4 forms resolvers accept
+    (`2130706433`, `0x7f.1`, `127.1` are all 127.0.0.1)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def video_file_roots() -> list[Path]:
@@ -139,13 +165,14 @@ def check_video_file(path: str) -> None:
         raise OutboundRefused("the video file is outside FACEAPP_VIDEO_FILE_ROOT.")
 
 
-def check_camera_source(source: str) -> None:
-    """Refuse a camera source the policy does not allow: before it is saved, and before each time it is opened."""
+def check_camera_source(source: str, *, resolve: bool = True) -> None:
+    """Refuse a camera source the policy does not allow: when it is saved (`resolve=False`: names are looked up when
+    used), and before each time it is opened."""
     source = (source or "").strip()
     if source.isdigit():
         return  # a local capture device (/dev/videoN): no network
     if ":" in source.split("/", 1)[0] or "://" in source:
-        check_url(source, CAMERA)  # any scheme-like prefix is a URL (file:, concat:, rtmp:, ...)
+        check_url(source, CAMERA, resolve=resolve)  # any scheme-like prefix is a URL (file:, concat:, rtmp:, ...)
         return
     check_video_file(source)
 
@@ -173,8 +200,8 @@ def unredact(new: str, stored: str) -> str:
     return new
 
 
-def check_webhook_url(url: str) -> None:
-    check_url(url, WEBHOOK)
+def check_webhook_url(url: str, *, resolve: bool = True) -> None:
+    check_url(url, WEBHOOK, resolve=resolve)
 
 
 def create_checked_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, *, purpose=WEBHOOK):

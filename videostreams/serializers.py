@@ -40,7 +40,7 @@ class CameraSerializer(serializers.ModelSerializer):
         # The password is write-only: a client that sends back the masked source it read keeps the stored password.
         value = outbound.unredact(value, self.instance.source if self.instance else "")
         try:
-            outbound.check_camera_source(value)
+            outbound.check_camera_source(value, resolve=False)
         except outbound.OutboundRefused as exc:
             raise serializers.ValidationError(str(exc)) from None
         return value
@@ -143,7 +143,7 @@ class RuleSerializer(serializers.ModelSerializer):
         value = outbound.unredact(value.strip(), self.instance.webhook_url if self.instance else "")
         if value:
             try:
-                outbound.check_webhook_url(value)
+                outbound.check_webhook_url(value, resolve=False)
             except outbound.OutboundRefused as exc:
                 raise serializers.ValidationError(str(exc)) from None
         return value

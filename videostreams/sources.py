@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from .outbound import OutboundRefused, check_camera_source, redact  # noqa: F401 (redact: used by others through here)
+from .outbound import OutboundRefused, check_camera_source, redact
 from .processing import CameraConfig, Frame
 from .queues import FrameQueue
 

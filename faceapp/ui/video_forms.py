@@ -6,7 +6,7 @@ import datetime as dt
 from django import forms
 
 from enrollment.models import Watchlist
-from videostreams.forms import CameraSecretsMixin, RuleSecretsMixin
+from videostreams.forms import CameraSecretsMixin, RuleSecretsForm
 from videostreams.models import EMOTION_CHOICES, GENDER_CHOICES, Camera, Rule
 
 from .forms import PRESET_CHOICES
@@ -53,7 +53,7 @@ class CameraForm(CameraSecretsMixin, forms.ModelForm):
         widgets = {"watchlists": forms.CheckboxSelectMultiple, "source": forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"})}
 
 
-class RuleForm(RuleSecretsMixin, forms.ModelForm):
+class RuleForm(RuleSecretsForm):
     class Meta:
         model = Rule
         fields = ["name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret", "create_pending_enrollment"]

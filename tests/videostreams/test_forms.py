@@ -114,3 +114,17 @@ def test_reader_errors_and_logs_show_the_source_masked(caplog):
             reader.join(5)
     assert "viewer:***@127.0.0.1" in reader.last_error and "hunter2" not in reader.last_error
     assert "hunter2" not in caplog.text
+
+
+def test_the_admin_keeps_an_empty_secret_and_removes_it_when_asked(admin_client):
+    rule = Rule.objects.create(name="r", trigger=Rule.Trigger.ANY, webhook_url="http://127.0.0.1:9/h", webhook_secret="sign-key-secret")
+    url = reverse("admin:videostreams_rule_change", args=[rule.id])
+    form = {"name": "r", "enabled": "on", "trigger": "any", "webhook_url": "http://127.0.0.1:9/h", "webhook_secret": "",
+            "gender": "", "emotion": ""}
+    assert "remove_webhook_secret" in admin_client.get(url).content.decode()
+    assert admin_client.post(url, form).status_code == 302
+    rule.refresh_from_db()
+    assert rule.webhook_secret == "sign-key-secret"
+    assert admin_client.post(url, {**form, "remove_webhook_secret": "on"}).status_code == 302
+    rule.refresh_from_db()
+    assert rule.webhook_secret == ""

@@ -261,3 +261,17 @@ def _eventually(condition, timeout=10.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+def test_saving_checks_written_addresses_and_localhost_but_looks_no_name_up(default_policy, monkeypatch):
+    """A name is checked when it is used (the node saving a camera may not resolve it); no DNS query on save."""
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("a name was looked up on save")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    outbound.check_camera_source("rtsp://camera-7.lan/stream", resolve=False)
+    outbound.check_webhook_url("https://hooks.example.org/faces", resolve=False)
+    for refused in ("rtsp://localhost/s", "rtsp://localhost./s", "rtsp://cam.localhost/s", "http://169.254.169.254/", "http://[::1]/",
+                    "file:///etc/passwd", "http://2130706433/", "http://0x7f.1/", "http://127.1:8080/", "http://0251.0376.0251.0376/"):
+        with pytest.raises(OutboundRefused):
+            outbound.check_camera_source(refused, resolve=False)
