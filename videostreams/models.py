@@ -234,6 +234,13 @@ class Rule(models.Model):
     age_min = models.FloatField(null=True, blank=True, help_text="Only faces estimated at least this old.")
     age_max = models.FloatField(null=True, blank=True, help_text="Only faces estimated at most this old.")
     emotion = models.CharField(max_length=10, blank=True, default="", choices=EMOTION_CHOICES, help_text="Only faces showing this emotion.")
+    # Conditions on the unknown group of an unknown face (videostreams.unknown_rules): each rule fires once per group.
+    unknown_min_sightings = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="For 'unknown': fire once the face's unknown group has been seen this many times (once per group).")
+    unknown_min_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="For 'unknown': fire once the face's unknown group has been seen on this many distinct days (UTC; once per group).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -242,6 +249,10 @@ class Rule(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def has_group_conditions(self) -> bool:
+        return bool(self.unknown_min_sightings or self.unknown_min_days)
 
     def attributes_match(self, event: "Event") -> bool:
         """The rule's attribute conditions hold for the event (an estimate it lacks fails a condition on it)."""
@@ -257,6 +268,17 @@ class Rule(models.Model):
             if self.age_max is not None and event.age > self.age_max:
                 return False
         return True
+
+
+class RuleGroupFiring(models.Model):
+    """A rule with unknown-group conditions fired for this group: it does not fire for it again."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="group_firings")
+    group_id = models.BigIntegerField(help_text="The unknown group (enrollment.UnknownGroup id; no foreign key: groups come and go).")
+    fired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "group_id"], name="rule_fires_once_per_group")]
 
 
 class WebhookDelivery(models.Model):
