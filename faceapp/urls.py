@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from enrollment import search_views, sighting_views
+from enrollment import identity_views, search_views, sighting_views
 from enrollment import views as enrollment
 from enrollment.admin_views import models_page
 from faceapp.metrics.views import metrics_view
@@ -37,6 +37,9 @@ api_v1 = [
     path("people/<uuid:person_id>/faces/<uuid:face_id>", enrollment.FaceView.as_view(), name="person-face"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/thumbnail", enrollment.face_thumbnail, name="person-face-thumbnail"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/crop", enrollment.face_crop, name="person-face-crop"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/move", identity_views.move_face, name="person-face-move"),
+    path("people/<uuid:person_id>/merge", identity_views.merge, name="person-merge"),
+    path("people/<uuid:person_id>/split", identity_views.split, name="person-split"),
     path("watchlists", enrollment.WatchlistsView.as_view(), name="watchlists"),
     path("watchlists/<uuid:watchlist_id>", enrollment.WatchlistView.as_view(), name="watchlist"),
     # Sightings, the search of the past, unknown groups and corrections (docs/unknowns.md).
