@@ -63,3 +63,11 @@ def test_the_search_page_lists_the_most_similar_sightings(operator, obama_group)
     assert group.label in page and first > 0
     no_face = operator.post(reverse("ui:sightings-search"), {"image": upload("nonfaces", "cat.jpg")}, follow=True)
     assert no_face.status_code == 200 and "No face" in no_face.content.decode()
+
+
+def test_a_persons_page_shows_their_latest_sightings(operator, cast):
+    seen = keep("obama3.jpg")[0]
+    assert seen.person_id == cast.obama.id
+    page = operator.get(reverse("ui:person", args=[cast.obama.id])).content.decode()
+    assert 'id="timeline"' in page and reverse("ui:sighting-crop", args=[seen.id]) in page
+    assert "Not seen by a camera" in operator.get(reverse("ui:person", args=[cast.biden.id])).content.decode()
