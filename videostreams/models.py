@@ -241,6 +241,10 @@ class Rule(models.Model):
     unknown_min_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)],
         help_text="For 'unknown': fire once the face's unknown group has been seen on this many distinct days (UTC; once per group).")
+    # "Seen outside hours": with both set, the rule fires only for faces seen outside [hours_start, hours_end) in
+    # TIME_ZONE (an end before the start spans midnight: 08:00-18:00 fires at night, 22:00-06:00 in the day).
+    hours_start = models.TimeField(null=True, blank=True, help_text="Opening hours' start; with hours_end, fire only outside them.")
+    hours_end = models.TimeField(null=True, blank=True, help_text="Opening hours' end (TIME_ZONE).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -249,6 +253,19 @@ class Rule(models.Model):
 
     def __str__(self):
         return self.name
+
+    def outside_hours(self, when) -> bool:
+        """True when the rule has no hours, or `when` (aware) lies outside them in TIME_ZONE."""
+        if self.hours_start is None or self.hours_end is None:
+            return True
+        from django.utils import timezone
+
+        at = timezone.localtime(when).time()
+        if self.hours_start <= self.hours_end:
+            inside = self.hours_start <= at < self.hours_end
+        else:  # the hours span midnight
+            inside = at >= self.hours_start or at < self.hours_end
+        return not inside
 
     @property
     def has_group_conditions(self) -> bool:

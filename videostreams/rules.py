@@ -33,7 +33,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def applies(rule: Rule, event: Event) -> bool:
-    if not rule.attributes_match(event):
+    if not rule.attributes_match(event) or not rule.outside_hours(event.first_seen):
         return False
     if rule.trigger == Rule.Trigger.UNKNOWN:
         if event.matched:

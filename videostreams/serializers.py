@@ -114,7 +114,7 @@ class RuleSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret",
             "has_webhook_secret", "create_pending_enrollment", "gender", "age_min", "age_max", "emotion",
-            "unknown_min_sightings", "unknown_min_days", "created_at", "updated_at",
+            "unknown_min_sightings", "unknown_min_days", "hours_start", "hours_end", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -129,6 +129,9 @@ class RuleSerializer(serializers.ModelSerializer):
         trigger = data.get("trigger", getattr(self.instance, "trigger", Rule.Trigger.MATCH))
         groups = data.get("unknown_min_sightings", getattr(self.instance, "unknown_min_sightings", None)) or data.get(
             "unknown_min_days", getattr(self.instance, "unknown_min_days", None))
+        hours = [data.get(k, getattr(self.instance, k, None)) for k in ("hours_start", "hours_end")]
+        if (hours[0] is None) != (hours[1] is None) or (hours[0] is not None and hours[0] == hours[1]):
+            raise serializers.ValidationError({"hours_end": "Give both hours_start and hours_end, and different times."})
         if groups and trigger != Rule.Trigger.UNKNOWN:
             raise serializers.ValidationError({"trigger": "Conditions on unknown groups need trigger 'unknown'."})
         if pending and trigger == Rule.Trigger.MATCH:

@@ -63,3 +63,33 @@ def test_group_conditions_need_the_unknown_trigger(api_client):
     assert response.status_code == 400 and response.json()["status"] == "error"
     body["trigger"] = "unknown"
     assert api_client.post("/api/v1/rules", body, format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_rule_with_opening_hours_fires_only_outside_them(settings):
+    import datetime as dt_
+
+    from videostreams import rules
+
+    settings.TIME_ZONE = "UTC"
+    camera = Camera.objects.create(name="back door", source="x", enabled=False)
+    office = Rule.objects.create(name="after hours", trigger=Rule.Trigger.ANY, webhook_url="http://127.0.0.1:9/",
+                                 hours_start=dt_.time(8), hours_end=dt_.time(18))
+    night = Rule.objects.create(name="night shift", trigger=Rule.Trigger.ANY, webhook_url="http://127.0.0.1:9/",
+                                hours_start=dt_.time(22), hours_end=dt_.time(6))
+
+    def event_at(hour, minute=0):
+        when = dt_.datetime(2026, 12, 3, hour, minute, tzinfo=dt_.timezone.utc)
+        return Event(camera=camera, track_id="1", first_seen=when, last_seen=when, quality=0.8)
+
+    assert [rules.applies(office, event_at(h)) for h in (7, 8, 12, 17, 18, 23)] == [True, False, False, False, True, True]
+    assert [rules.applies(night, event_at(h)) for h in (21, 22, 2, 5, 6, 12)] == [True, False, False, False, True, True]
+
+
+@pytest.mark.django_db
+def test_opening_hours_need_both_ends(api_client):
+    body = {"name": "x", "trigger": "any", "webhook_url": "http://127.0.0.1:9/", "hours_start": "08:00"}
+    assert api_client.post("/api/v1/rules", body, format="json").status_code == 400
+    body["hours_end"] = "18:00"
+    created = api_client.post("/api/v1/rules", body, format="json")
+    assert created.status_code == 201 and created.json()["hours_end"] == "18:00:00"

@@ -71,3 +71,18 @@ def test_a_persons_page_shows_their_latest_sightings(operator, cast):
     page = operator.get(reverse("ui:person", args=[cast.obama.id])).content.decode()
     assert 'id="timeline"' in page and reverse("ui:sighting-crop", args=[seen.id]) in page
     assert "Not seen by a camera" in operator.get(reverse("ui:person", args=[cast.biden.id])).content.decode()
+
+
+def test_a_rule_on_unknown_groups_and_opening_hours_is_made_in_the_rule_page(operator, db):
+    from videostreams.models import Rule
+
+    base = {"name": "strangers at night", "enabled": "on", "trigger": "unknown", "webhook_url": "http://127.0.0.1:9/hook"}
+    bad = operator.post(reverse("ui:rule-new"), {**base, "hours_start": "08:00"})
+    assert bad.status_code == 400 and not Rule.objects.exists()
+    wrong_trigger = operator.post(reverse("ui:rule-new"), {**base, "trigger": "match", "unknown_min_days": "3"})
+    assert wrong_trigger.status_code == 400
+    made = operator.post(reverse("ui:rule-new"), {**base, "unknown_min_days": "3", "hours_start": "08:00", "hours_end": "18:00"})
+    assert made.status_code == 302
+    rule = Rule.objects.get()
+    assert rule.unknown_min_days == 3 and str(rule.hours_start) == "08:00:00" and str(rule.hours_end) == "18:00:00"
+    assert "Opening hours from" in operator.get(reverse("ui:rule", args=[rule.id])).content.decode()
