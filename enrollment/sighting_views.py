@@ -15,7 +15,7 @@ from faceapp.schema import errors
 from recognition.exceptions import NotFound
 from recognition.uploads import read_upload
 
-from . import corrections, sighting_search, unknowns
+from . import corrections, sighting_search, undo, unknowns
 from .identification import current_embedding_model
 from .models import Sighting, parse_label
 from .sighting_serializers import (
@@ -29,6 +29,7 @@ from .sighting_serializers import (
     SightingSearchResponse,
     SightingSerializer,
     UnknownGroupQuery,
+    UndoResponse,
     UnknownGroupSerializer,
     group_json,
     search_response,
@@ -242,3 +243,17 @@ def _person_created(person) -> dict:
     return {"person": {"id": str(person.id), "name": person.name, "email": person.email, "external_id": person.external_id},
             "sightings": person.sightings.count()}
 
+
+
+@extend_schema(
+    summary="Undo a correction",
+    description="By the id of its audit entry: a merge of unknown groups, not-this-group, not-this-person on a sighting, "
+                "enrolling a group or adding it to a person (the faces it gave are deleted, its sightings go back to a group "
+                "with the old id). Erasures cannot be undone. Needs the `enroll` scope; audited; once per entry.",
+    request=None, responses={200: UndoResponse, **errors(400, 404, 409)}, tags=["unknown groups"],
+)
+@api_view(["POST"])
+@permission_classes([EnrollScope])
+def undo_correction(request, entry_id):
+    entry = undo.undo(entry_id, actor=Actor.from_request(request))
+    return Response({"undo_entry": entry.pk, "undid": entry.details["undoes"], "details": entry.details})

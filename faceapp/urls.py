@@ -48,6 +48,7 @@ api_v1 = [
     path("sightings/<uuid:sighting_id>/crop", sighting_views.sighting_crop, name="sighting-crop"),
     path("sightings/<uuid:sighting_id>/not-person", sighting_views.sighting_not_person, name="sighting-not-person"),
     path("sightings/<uuid:sighting_id>/not-group", sighting_views.sighting_not_group, name="sighting-not-group"),
+    path("corrections/<int:entry_id>/undo", sighting_views.undo_correction, name="correction-undo"),
     path("unknown-groups", sighting_views.groups, name="unknown-groups"),
     path("unknown-groups/<str:group>", sighting_views.group_detail, name="unknown-group"),
     path("unknown-groups/<str:group>/sightings", sighting_views.group_sightings, name="unknown-group-sightings"),

@@ -28,6 +28,7 @@ class Action(models.TextChoices):
     PERSON_MERGE = "person.merge", "people merged"
     PERSON_SPLIT = "person.split", "faces split off into a new person"
     FACE_MOVE = "face.move", "face moved to another person"
+    UNDO = "correction.undo", "correction undone"
 
 
 class AuditEntry(models.Model):
