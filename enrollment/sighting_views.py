@@ -15,7 +15,7 @@ from faceapp.schema import errors
 from recognition.exceptions import NotFound
 from recognition.uploads import read_upload
 
-from . import corrections, sighting_search, undo, unknowns
+from . import corrections, people, sighting_search, undo, unknowns
 from .identification import current_embedding_model
 from .models import Sighting, parse_label
 from .sighting_serializers import (
@@ -159,6 +159,31 @@ def group_detail(request, group):
         return Response({"deleted": True, "sightings_deleted": deleted})
     found = unknowns.get_group(_group_id(group))
     return Response(group_json(found, unknowns.best_shots(found.pk, limit=8), request))
+
+
+class TimelineQuery(UnknownGroupQuery):
+    """A person's timeline: camera, since, until (min_sightings does not apply)."""
+
+
+@extend_schema(summary="A person's timeline: their sightings, newest first",
+               description="Filter by camera and time (since/until on when each was seen). Needs the `read` scope.",
+               parameters=[TimelineQuery], responses={200: SightingSerializer(many=True), **errors(400, 404)},
+               tags=["sightings"])
+@api_view(["GET"])
+@permission_classes([ReadScope])
+def person_sightings(request, person_id):
+    person = people.get_person(person_id)
+    query = _validated(TimelineQuery, request.query_params)
+    sightings = Sighting.objects.filter(person=person).select_related("person").order_by("-seen_at")
+    if query.get("camera"):
+        sightings = sightings.filter(camera_id=query["camera"])
+    if query.get("since"):
+        sightings = sightings.filter(seen_at__gte=query["since"])
+    if query.get("until"):
+        sightings = sightings.filter(seen_at__lte=query["until"])
+    pages = Pages()
+    page = pages.paginate_queryset(sightings, request)
+    return pages.get_paginated_response([sighting_json(s, request) for s in page])
 
 
 @extend_schema(summary="An unknown group's sightings, newest first", parameters=[GROUP_PARAMETER],

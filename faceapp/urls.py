@@ -39,6 +39,7 @@ api_v1 = [
     path("people/<uuid:person_id>/faces/<uuid:face_id>/crop", enrollment.face_crop, name="person-face-crop"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/move", identity_views.move_face, name="person-face-move"),
     path("people/<uuid:person_id>/merge", identity_views.merge, name="person-merge"),
+    path("people/<uuid:person_id>/sightings", sighting_views.person_sightings, name="person-sightings"),
     path("people/<uuid:person_id>/split", identity_views.split, name="person-split"),
     path("watchlists", enrollment.WatchlistsView.as_view(), name="watchlists"),
     path("watchlists/<uuid:watchlist_id>", enrollment.WatchlistView.as_view(), name="watchlist"),
