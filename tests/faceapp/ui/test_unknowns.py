@@ -86,3 +86,15 @@ def test_a_rule_on_unknown_groups_and_opening_hours_is_made_in_the_rule_page(ope
     rule = Rule.objects.get()
     assert rule.unknown_min_days == 3 and str(rule.hours_start) == "08:00:00" and str(rule.hours_end) == "18:00:00"
     assert "Opening hours from" in operator.get(reverse("ui:rule", args=[rule.id])).content.decode()
+
+
+def test_keep_as_unknown_in_who_is_this_puts_the_face_in_an_unknown_group_once(operator, cast):
+    import re
+
+    page = operator.post(reverse("ui:who"), {"photo": upload("samples", "astronaut.jpg")}).content.decode()
+    req_id = re.search(r"\?req_id=([0-9a-f]+)", page).group(1)
+    for _ in range(2):
+        response = operator.post(reverse("ui:pending-keep", args=[req_id]), follow=True)
+    kept = Sighting.objects.get(frame_key=f"pending:{req_id}")
+    assert kept.person is None and kept.unknown_group is not None and kept.api_key_name == "operator operator"
+    assert kept.unknown_group.label in response.content.decode()
