@@ -10,6 +10,12 @@ re-clustering sweep (`enrollment.sweep`) twice. After each stage: pairwise preci
 in one group, the share that are one person) and recall (of the pairs of one person, the share put in one group),
 the groups, those listed (at least FACEAPP_UNKNOWN_MIN_SIGHTINGS), and after the second sweep how many ids moved.
 Goal (issue 15): precision >= 0.95 and recall >= 0.80.
+
+`--video N` instead passes the committed clip tests/fixtures/data/video/walkby.mp4 (the one clip whose people are
+known: Eileen Collins 0-2 s, Obama 2.4-6 s, then Biden on the left and the cameraman on the right) through N cameras
+(`process_video`, best-shot mode: every ended track is a camera sighting), labels each sighting by its time in the clip
+and its place in the frame, and prints the same figures. (`../shared/data/video/short_hamilton_clip.mp4` has no
+labels of who is who, so it is not scored.)
 """
 from __future__ import annotations
 
@@ -121,11 +127,59 @@ def run_preset(preset: str, faces, seed: int) -> None:
     print(f"second sweep: {second.ids_kept} of {second.groups_after} group ids kept, {moved} sightings changed group")
 
 
+def walkby_label(sighting, start) -> str:
+    """Who a sighting of walkby.mp4 is, from where it lies in the clip (tools/make_test_fixtures.py made it so)."""
+    t = (sighting.seen_at - start).total_seconds()
+    if t < 2.2:
+        return "Eileen_Collins"
+    if t < 6.2:
+        return "Barack_Obama"
+    centre = sighting.box.get("x", 0) + sighting.box.get("width", 0) / 2
+    return "Joe_Biden" if centre < 320 else "the_cameraman"
+
+
+def run_video(cameras: int) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from enrollment import sweep
+    from enrollment.models import Sighting
+
+    clip = ROOT / "tests" / "fixtures" / "data" / "video" / "walkby.mp4"
+    started = time.perf_counter()
+    for n in range(cameras):
+        call_command("process_video", str(clip), "--camera", f"camera {n + 1}", "--fps", "5", "--mode", "best_shot", verbosity=0)
+    kept = list(Sighting.objects.order_by("camera_name", "seen_at"))
+    starts = {}
+    for s in kept:
+        starts.setdefault(s.camera_id, s.seen_at)
+    truth = [walkby_label(s, starts[s.camera_id]) for s in kept]
+
+    def ids():
+        found = dict(Sighting.objects.values_list("id", "unknown_group_id"))
+        return [found[s.id] for s in kept]
+
+    minimum = settings.FACEAPP_UNKNOWN_MIN_SIGHTINGS
+    print(f"\nwalkby.mp4 through {cameras} cameras, preset `{settings.FACEAPP_UNKNOWN_PRESET}`: {len(kept)} camera sightings "
+          f"(tracks) of {len(set(truth))} people: {dict(Counter(truth))}")
+    print("| stage | precision | recall | pairs grouped / true | groups | listed (>= min) | seconds |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    report("incremental", truth, ids(), time.perf_counter() - started, minimum)
+    first = sweep.sweep()
+    before_second = ids()
+    report("after a sweep", truth, before_second, first.seconds, minimum)
+    second = sweep.sweep()
+    moved = sum(a != b for a, b in zip(before_second, ids()))
+    report("after a second sweep", truth, ids(), second.seconds, minimum)
+    print(f"second sweep: {second.ids_kept} of {second.groups_after} group ids kept, {moved} sightings changed group")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", default="", help="comma-separated decision presets (default: FACEAPP_UNKNOWN_PRESET)")
     parser.add_argument("--max-photos", type=int, default=None, help="feed at most this many photos (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the arrival order")
+    parser.add_argument("--video", type=int, default=0, metavar="N", help="feed walkby.mp4 through N cameras instead")
     args = parser.parse_args()
 
     import django
@@ -137,9 +191,12 @@ def main() -> None:
     from enrollment.identification import current_embedding_model
 
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-unknowns-")
-    faces = embed_photos(current_embedding_model(), args.max_photos)
+    faces = [] if args.video else embed_photos(current_embedding_model(), args.max_photos)
     old = setup_databases(verbosity=0, interactive=False)
     try:
+        if args.video:
+            run_video(args.video)
+            return
         for preset in (args.presets or settings.FACEAPP_UNKNOWN_PRESET).split(","):
             run_preset(preset.strip(), faces, args.seed)
     finally:

@@ -49,10 +49,12 @@ def _faces_of(group: UnknownGroup, faces: int) -> list[services.FaceSample]:
     return [sample_from_sighting(s) for s in unknowns.best_shots(group.pk, limit=faces)]
 
 
-def _give_group_to(group: UnknownGroup, person: Person) -> int:
-    moved = Sighting.objects.filter(unknown_group=group).update(person=person, unknown_group=None, pinned=False)
+def _give_group_to(group: UnknownGroup, person: Person) -> list[str]:
+    """The group's sightings become `person`'s; the group is gone. Returns the sightings' ids (for undo)."""
+    ids = [str(i) for i in Sighting.objects.filter(unknown_group=group).values_list("id", flat=True)]
+    Sighting.objects.filter(unknown_group=group).update(person=person, unknown_group=None, pinned=False)
     UnknownGroup.objects.filter(pk=group.pk).delete()  # (the instance keeps its id for the audit entry)
-    return moved
+    return ids
 
 
 def enrol_group(group_id, *, name: str, birthdate: dt.date | None = None, email: str | None = None,
@@ -63,10 +65,10 @@ def enrol_group(group_id, *, name: str, birthdate: dt.date | None = None, email:
     with transaction.atomic():
         person = services.create_person(name=name, birthdate=birthdate, email=email, external_id=external_id)
         record(actor, Action.PERSON_CREATE, target_type="person", target_id=person.id, source=f"unknown group {group.label}")
-        services.add_faces(person, samples, actor=actor)
+        faces = services.add_faces(person, samples, actor=actor)
         moved = _give_group_to(group, person)
         record(actor, Action.GROUP_ENROL, target_type="unknown_group", target_id=group.label, person_id=str(person.id),
-               sightings=moved, faces=len(samples))
+               sightings=len(moved), faces=len(samples), sighting_ids=moved, face_ids=[str(f.id) for f in faces])
     return person
 
 
@@ -78,10 +80,11 @@ def add_group_to_person(group_id, person: Person, *, faces: int = FACES_FROM_GRO
         raise ExcludedPerson(f"Some sightings of {group.label} were marked as not {person.name}.")
     samples = _faces_of(group, faces)
     with transaction.atomic():
-        services.add_faces(person, samples, actor=actor)
+        faces = services.add_faces(person, samples, actor=actor)
         moved = _give_group_to(group, person)
         record(actor, Action.GROUP_ADD_TO_PERSON, target_type="unknown_group", target_id=group.label,
-               person_id=str(person.id), sightings=moved, faces=len(samples))
+               person_id=str(person.id), sightings=len(moved), faces=len(samples), sighting_ids=moved,
+               face_ids=[str(f.id) for f in faces])
     return person
 
 
@@ -92,11 +95,13 @@ def not_person(sighting: Sighting, *, person: Person | None = None, actor: Actor
         raise NotApplicable("This sighting names nobody; say which person it is not (person_id).")
     with transaction.atomic():
         SightingExclusion.objects.get_or_create(sighting=sighting, person=person)
-        if sighting.person_id == person.id:
+        was_theirs = sighting.person_id == person.id
+        if was_theirs:
             sighting.person = None
             sighting.save(update_fields=["person"])
             unknowns.assign(sighting)
-        record(actor, Action.SIGHTING_NOT_PERSON, target_type="sighting", target_id=sighting.id, person_id=str(person.id))
+        record(actor, Action.SIGHTING_NOT_PERSON, target_type="sighting", target_id=sighting.id, person_id=str(person.id),
+               was_theirs=was_theirs)
     return sighting
 
 
@@ -126,7 +131,7 @@ def not_group(sighting: Sighting, *, actor: Actor | None = None) -> UnknownGroup
         sighting.save(update_fields=["unknown_group", "pinned"])
         joined = unknowns.assign(sighting)
         record(actor, Action.SIGHTING_NOT_GROUP, target_type="sighting", target_id=sighting.id, unknown_group=group.label,
-               joined=joined.label)
+               joined=joined.label, group_id=group.pk, apart_from=[str(o) for o in others])
     return joined
 
 
@@ -147,7 +152,8 @@ def merge_groups(target_id, other_id, *, actor: Actor | None = None) -> UnknownG
         Sighting.objects.filter(unknown_group__in=[target, other]).update(unknown_group=target, pinned=True)
         UnknownGroup.objects.filter(pk=other.pk).delete()
         record(actor, Action.GROUP_MERGE, target_type="unknown_group", target_id=target.label, merged=other.label,
-               sightings=len(first) + len(second))
+               sightings=len(first) + len(second), group_id=target.pk, merged_id=other.pk,
+               merged_sightings=[str(s.id) for s in second], pinned_before=[str(s.id) for s in first + second if s.pinned])
     return unknowns.get_group(target.pk)
 
 

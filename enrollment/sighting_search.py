@@ -92,7 +92,7 @@ def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: st
         queryset = queryset.filter(seen_at__lte=until)
     wanted = page * page_size + 1  # one more tells whether another page follows
     rows = vectors.nearest_rows(queryset, vector, embedding_model=model, fields=("id",), limit=wanted,
-                                ef_search=max(settings.FACEAPP_HNSW_EF_SEARCH, wanted), exact=exact)
+                                ef_search=max(settings.FACEAPP_SIGHTING_EF_SEARCH, wanted), exact=exact)
     window = rows[(page - 1) * page_size: page * page_size]
     found = Sighting.objects.select_related("person").in_bulk([row[0] for row in window])
     hits = [Hit(found[sighting_id], round(1.0 - float(distance), 4)) for sighting_id, distance in window if sighting_id in found]

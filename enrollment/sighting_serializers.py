@@ -154,3 +154,9 @@ class PersonCreated(serializers.Serializer):
 
 class GroupJoined(serializers.Serializer):
     unknown_group = serializers.CharField()
+
+
+class UndoResponse(serializers.Serializer):
+    undo_entry = serializers.IntegerField(help_text="The audit entry of the undo.")
+    undid = serializers.IntegerField(help_text="The audit entry undone.")
+    details = serializers.DictField()

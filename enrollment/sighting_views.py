@@ -15,7 +15,7 @@ from faceapp.schema import errors
 from recognition.exceptions import NotFound
 from recognition.uploads import read_upload
 
-from . import corrections, sighting_search, unknowns
+from . import corrections, people, sighting_search, undo, unknowns
 from .identification import current_embedding_model
 from .models import Sighting, parse_label
 from .sighting_serializers import (
@@ -29,6 +29,7 @@ from .sighting_serializers import (
     SightingSearchResponse,
     SightingSerializer,
     UnknownGroupQuery,
+    UndoResponse,
     UnknownGroupSerializer,
     group_json,
     search_response,
@@ -160,6 +161,31 @@ def group_detail(request, group):
     return Response(group_json(found, unknowns.best_shots(found.pk, limit=8), request))
 
 
+class TimelineQuery(UnknownGroupQuery):
+    """A person's timeline: camera, since, until (min_sightings does not apply)."""
+
+
+@extend_schema(summary="A person's timeline: their sightings, newest first",
+               description="Filter by camera and time (since/until on when each was seen). Needs the `read` scope.",
+               parameters=[TimelineQuery], responses={200: SightingSerializer(many=True), **errors(400, 404)},
+               tags=["sightings"])
+@api_view(["GET"])
+@permission_classes([ReadScope])
+def person_sightings(request, person_id):
+    person = people.get_person(person_id)
+    query = _validated(TimelineQuery, request.query_params)
+    sightings = Sighting.objects.filter(person=person).select_related("person").order_by("-seen_at")
+    if query.get("camera"):
+        sightings = sightings.filter(camera_id=query["camera"])
+    if query.get("since"):
+        sightings = sightings.filter(seen_at__gte=query["since"])
+    if query.get("until"):
+        sightings = sightings.filter(seen_at__lte=query["until"])
+    pages = Pages()
+    page = pages.paginate_queryset(sightings, request)
+    return pages.get_paginated_response([sighting_json(s, request) for s in page])
+
+
 @extend_schema(summary="An unknown group's sightings, newest first", parameters=[GROUP_PARAMETER],
                responses={200: SightingSerializer(many=True), **errors(404)}, tags=["unknown groups"])
 @api_view(["GET"])
@@ -242,3 +268,17 @@ def _person_created(person) -> dict:
     return {"person": {"id": str(person.id), "name": person.name, "email": person.email, "external_id": person.external_id},
             "sightings": person.sightings.count()}
 
+
+
+@extend_schema(
+    summary="Undo a correction",
+    description="By the id of its audit entry: a merge of unknown groups, not-this-group, not-this-person on a sighting, "
+                "enrolling a group or adding it to a person (the faces it gave are deleted, its sightings go back to a group "
+                "with the old id). Erasures cannot be undone. Needs the `enroll` scope; audited; once per entry.",
+    request=None, responses={200: UndoResponse, **errors(400, 404, 409)}, tags=["unknown groups"],
+)
+@api_view(["POST"])
+@permission_classes([EnrollScope])
+def undo_correction(request, entry_id):
+    entry = undo.undo(entry_id, actor=Actor.from_request(request))
+    return Response({"undo_entry": entry.pk, "undid": entry.details["undoes"], "details": entry.details})

@@ -70,6 +70,26 @@ def keep_faces(faces, *, image: bytes, actor=None) -> list[Sighting]:
     ]
 
 
+def keep_held_face(pending, *, actor=None) -> Sighting:
+    """'Keep as unknown' (operator UI): the held face (a pending enrolment) also becomes a sighting of nobody, so it
+    joins an unknown group and the search of the past finds it. Once per held face."""
+    from recognition.types import Quality
+
+    frame_key = f"pending:{pending.req_id}"
+    existing = Sighting.objects.filter(frame_key=frame_key).first()
+    if existing is not None:
+        return existing
+    try:
+        score = face_quality.score(Quality(**pending.quality))
+    except TypeError:  # a quality dict of another shape: no score
+        score = 0.0
+    who = actor.user.get_username() if actor is not None and actor.user is not None else ""
+    return record(embedding=pending.embedding, embedding_model=pending.embedding_model, crop_jpeg=bytes(pending.crop_jpeg),
+                  source=Sighting.Source.API, seen_at=pending.created_at, verdict="unknown",
+                  api_key_name=f"operator {who}".strip(), frame_key=frame_key, box=pending.box, quality=score,
+                  quality_details=pending.quality)
+
+
 def delete_expired(*, now: dt.datetime | None = None) -> int:
     """Erase sightings past their source's retention (FACEAPP_SIGHTING_RETENTION_DAYS), then the unknown groups
     left empty. Rows now, crop files once the deletion commits."""

@@ -242,6 +242,9 @@ FACEAPP_SIGHTING_RETENTION_DAYS = {
     "camera": env_float("FACEAPP_CAMERA_SIGHTING_RETENTION_DAYS", 30),
     "api": env_float("FACEAPP_API_SIGHTING_RETENTION_DAYS", 30),
 }
+# hnsw.ef_search of searches of the past (a top-50 with a time filter): bench/sightings_search.py at 100,000 sightings
+# gave recall@50 0.918-0.978 at 64, 0.966-1.0 at 400 (p95 23-35 ms) and a p50 of 228 ms at 800 (docs/unknowns.md).
+FACEAPP_SIGHTING_EF_SEARCH = env_int("FACEAPP_SIGHTING_EF_SEARCH", 400)
 FACEAPP_CAMERA_SIGHTINGS = env_bool("FACEAPP_CAMERA_SIGHTINGS", True)  # keep each ended camera track as a sighting
 # Unknown groups: two unknown faces are "the same unknown" when the decision at this preset would name one from the
 # other in a 1:1 comparison (enrollment/unknowns.py); a group is listed once it holds this many sightings.

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from enrollment import search_views, sighting_views
+from enrollment import identity_views, search_views, sighting_views
 from enrollment import views as enrollment
 from enrollment.admin_views import models_page
 from faceapp.limits import body_limit, images_limit
@@ -39,6 +39,10 @@ api_v1 = [
     path("people/<uuid:person_id>/faces/<uuid:face_id>", enrollment.FaceView.as_view(), name="person-face"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/thumbnail", enrollment.face_thumbnail, name="person-face-thumbnail"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/crop", enrollment.face_crop, name="person-face-crop"),
+    path("people/<uuid:person_id>/faces/<uuid:face_id>/move", identity_views.move_face, name="person-face-move"),
+    path("people/<uuid:person_id>/merge", identity_views.merge, name="person-merge"),
+    path("people/<uuid:person_id>/sightings", sighting_views.person_sightings, name="person-sightings"),
+    path("people/<uuid:person_id>/split", identity_views.split, name="person-split"),
     path("watchlists", enrollment.WatchlistsView.as_view(), name="watchlists"),
     path("watchlists/<uuid:watchlist_id>", enrollment.WatchlistView.as_view(), name="watchlist"),
     # Sightings, the search of the past, unknown groups and corrections (docs/unknowns.md).
@@ -47,6 +51,7 @@ api_v1 = [
     path("sightings/<uuid:sighting_id>/crop", sighting_views.sighting_crop, name="sighting-crop"),
     path("sightings/<uuid:sighting_id>/not-person", sighting_views.sighting_not_person, name="sighting-not-person"),
     path("sightings/<uuid:sighting_id>/not-group", sighting_views.sighting_not_group, name="sighting-not-group"),
+    path("corrections/<int:entry_id>/undo", sighting_views.undo_correction, name="correction-undo"),
     path("unknown-groups", sighting_views.groups, name="unknown-groups"),
     path("unknown-groups/<str:group>", sighting_views.group_detail, name="unknown-group"),
     path("unknown-groups/<str:group>/sightings", sighting_views.group_sightings, name="unknown-group-sightings"),

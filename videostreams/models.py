@@ -250,6 +250,17 @@ class Rule(models.Model):
     age_min = models.FloatField(null=True, blank=True, help_text="Only faces estimated at least this old.")
     age_max = models.FloatField(null=True, blank=True, help_text="Only faces estimated at most this old.")
     emotion = models.CharField(max_length=10, blank=True, default="", choices=EMOTION_CHOICES, help_text="Only faces showing this emotion.")
+    # Conditions on the unknown group of an unknown face (videostreams.unknown_rules): each rule fires once per group.
+    unknown_min_sightings = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="For 'unknown': fire once the face's unknown group has been seen this many times (once per group).")
+    unknown_min_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="For 'unknown': fire once the face's unknown group has been seen on this many distinct days (UTC; once per group).")
+    # "Seen outside hours": with both set, the rule fires only for faces seen outside [hours_start, hours_end) in
+    # TIME_ZONE (an end before the start spans midnight: 08:00-18:00 fires at night, 22:00-06:00 in the day).
+    hours_start = models.TimeField(null=True, blank=True, help_text="Opening hours' start; with hours_end, fire only outside them.")
+    hours_end = models.TimeField(null=True, blank=True, help_text="Opening hours' end (TIME_ZONE).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,6 +278,23 @@ class Rule(models.Model):
             except outbound.OutboundRefused as exc:
                 raise ValidationError({"webhook_url": str(exc)}) from None
 
+    def outside_hours(self, when) -> bool:
+        """True when the rule has no hours, or `when` (aware) lies outside them in TIME_ZONE."""
+        if self.hours_start is None or self.hours_end is None:
+            return True
+        from django.utils import timezone
+
+        at = timezone.localtime(when).time()
+        if self.hours_start <= self.hours_end:
+            inside = self.hours_start <= at < self.hours_end
+        else:  # the hours span midnight
+            inside = at >= self.hours_start or at < self.hours_end
+        return not inside
+
+    @property
+    def has_group_conditions(self) -> bool:
+        return bool(self.unknown_min_sightings or self.unknown_min_days)
+
     def attributes_match(self, event: "Event") -> bool:
         """The rule's attribute conditions hold for the event (an estimate it lacks fails a condition on it)."""
         if self.gender and event.gender != self.gender:
@@ -281,6 +309,17 @@ class Rule(models.Model):
             if self.age_max is not None and event.age > self.age_max:
                 return False
         return True
+
+
+class RuleGroupFiring(models.Model):
+    """A rule with unknown-group conditions fired for this group: it does not fire for it again."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="group_firings")
+    group_id = models.BigIntegerField(help_text="The unknown group (enrollment.UnknownGroup id; no foreign key: groups come and go).")
+    fired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "group_id"], name="rule_fires_once_per_group")]
 
 
 class WebhookDelivery(models.Model):

@@ -19,6 +19,7 @@ from enrollment.services import create_pending
 from faceapp import taskqueue
 from recognition.types import Face
 
+from . import unknown_rules
 from .models import Event, Rule, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,12 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def applies(rule: Rule, event: Event) -> bool:
-    if not rule.attributes_match(event):
+    if not rule.attributes_match(event) or not rule.outside_hours(event.first_seen):
         return False
     if rule.trigger == Rule.Trigger.UNKNOWN:
-        return not event.matched
+        if event.matched:
+            return False
+        return unknown_rules.condition_met(rule, event) if rule.has_group_conditions else True
     if rule.trigger == Rule.Trigger.MATCH:
         if not event.matched:
             return False
@@ -75,6 +78,8 @@ def event_payload(event: Event, rule: Rule | None = None) -> dict:
             # Paths of the API's image endpoints (prefix them with the server's address).
             "crop_url": reverse("event-image", kwargs={"pk": event.pk, "kind": "crop"}) if event.crop else None,
             "frame_url": reverse("event-image", kwargs={"pk": event.pk, "kind": "frame"}) if event.frame else None,
+            # The unknown group of an unknown face: U-000123, how often and on how many days seen, its best shot.
+            "unknown_group": unknown_rules.group_payload(event),
         },
     }
 

@@ -132,7 +132,7 @@ class RuleSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret",
             "has_webhook_secret", "create_pending_enrollment", "gender", "age_min", "age_max", "emotion",
-            "created_at", "updated_at",
+            "unknown_min_sightings", "unknown_min_days", "hours_start", "hours_end", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
@@ -159,6 +159,13 @@ class RuleSerializer(serializers.ModelSerializer):
         if not webhook and not pending:
             raise serializers.ValidationError({"webhook_url": "A rule needs an action: a webhook_url and/or create_pending_enrollment."})
         trigger = data.get("trigger", getattr(self.instance, "trigger", Rule.Trigger.MATCH))
+        groups = data.get("unknown_min_sightings", getattr(self.instance, "unknown_min_sightings", None)) or data.get(
+            "unknown_min_days", getattr(self.instance, "unknown_min_days", None))
+        hours = [data.get(k, getattr(self.instance, k, None)) for k in ("hours_start", "hours_end")]
+        if (hours[0] is None) != (hours[1] is None) or (hours[0] is not None and hours[0] == hours[1]):
+            raise serializers.ValidationError({"hours_end": "Give both hours_start and hours_end, and different times."})
+        if groups and trigger != Rule.Trigger.UNKNOWN:
+            raise serializers.ValidationError({"trigger": "Conditions on unknown groups need trigger 'unknown'."})
         if pending and trigger == Rule.Trigger.MATCH:
             raise serializers.ValidationError({"create_pending_enrollment": "Pending enrolments are for unknown faces: use trigger 'unknown' or 'any'."})
         age_min = data.get("age_min", getattr(self.instance, "age_min", None))

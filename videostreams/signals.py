@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from enrollment.identity_edits import person_merged
 from enrollment.models import Person
 from faceapp import broadcast
 
@@ -51,6 +52,12 @@ def erase_events_of_person(sender, instance: Person, **kwargs):
     """Erasing a person erases the camera events named after them (rows, vectors, crops and frames), as their
     sightings go with them (enrollment.sightings): nothing of their face is left behind."""
     Event.objects.filter(person=instance).delete()
+
+
+@receiver(person_merged)
+def events_follow_a_merge(sender, source: Person, target: Person, **kwargs):
+    """Merging people: the merged-away person's events become the kept person's (before the deletion erases them)."""
+    Event.objects.filter(person=source).update(person=target)
 
 
 @receiver(post_save, sender=Camera)

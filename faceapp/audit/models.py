@@ -25,6 +25,10 @@ class Action(models.TextChoices):
     GROUP_MERGE = "group.merge", "unknown groups merged"
     GROUP_NOT_PERSON = "group.not_person", "unknown group: not this person"
     GROUP_DELETE = "group.delete", "unknown group erased"
+    PERSON_MERGE = "person.merge", "people merged"
+    PERSON_SPLIT = "person.split", "faces split off into a new person"
+    FACE_MOVE = "face.move", "face moved to another person"
+    UNDO = "correction.undo", "correction undone"
 
 
 class AuditEntry(models.Model):

@@ -82,7 +82,8 @@ NAV_SECTIONS = {
     "person": "people", "people": "people", "face": "people", "enrol": "enrol", "who": "who", "pending": "pending",
     "event": "events", "events": "events", "camera": "cameras", "cameras": "cameras", "watchlist": "watchlists",
     "watchlists": "watchlists", "rule": "rules", "rules": "rules", "import": "imports", "imports": "imports",
-    "dashboard": "dashboard", "index": "dashboard",
+    "dashboard": "dashboard", "index": "dashboard", "unknowns": "unknowns", "unknown": "unknowns",
+    "sightings": "sightings", "sighting": "unknowns",
 }
 
 

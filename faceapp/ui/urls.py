@@ -4,7 +4,7 @@ from django.urls import path
 
 from faceapp.limits import body_limit
 
-from .views import enrol, imports, people, video, watchlists, who
+from .views import enrol, imports, people, unknowns, video, watchlists, who
 
 app_name = "ui"
 urlpatterns = [
@@ -30,6 +30,16 @@ urlpatterns = [
     path("events/live/", video.event_list_live, name="events-live"),
     path("events/<uuid:event_id>/", video.event_detail, name="event"),
     path("events/<uuid:event_id>/<str:kind>.jpg", video.event_image, name="event-image"),
+    # Unknown groups, corrections, the search of the past (docs/unknowns.md)
+    path("unknowns/", unknowns.unknown_list, name="unknowns"),
+    path("unknowns/<int:group_id>/", unknowns.unknown_detail, name="unknown"),
+    path("unknowns/<int:group_id>/enrol/", unknowns.unknown_enrol, name="unknown-enrol"),
+    path("unknowns/<int:group_id>/add/", unknowns.unknown_add, name="unknown-add"),
+    path("unknowns/<int:group_id>/merge/", unknowns.unknown_merge, name="unknown-merge"),
+    path("unknowns/<int:group_id>/delete/", unknowns.unknown_delete, name="unknown-delete"),
+    path("sightings/search/", unknowns.sightings_search, name="sightings-search"),
+    path("sightings/<uuid:sighting_id>/crop.jpg", unknowns.sighting_crop, name="sighting-crop"),
+    path("sightings/<uuid:sighting_id>/not-group/", unknowns.sighting_not_group, name="sighting-not-group"),
     # Cameras
     path("cameras/", video.camera_list, name="cameras"),
     path("cameras/live/", video.camera_list_live, name="cameras-live"),

@@ -56,9 +56,24 @@ class CameraForm(CameraSecretsMixin, forms.ModelForm):
 class RuleForm(RuleSecretsForm):
     class Meta:
         model = Rule
-        fields = ["name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret", "create_pending_enrollment"]
-        widgets = {"cameras": forms.CheckboxSelectMultiple, "watchlists": forms.CheckboxSelectMultiple}
-        labels = {"create_pending_enrollment": "Hold unknown faces as pending enrolments"}
+        fields = ["name", "enabled", "trigger", "cameras", "watchlists", "webhook_url", "webhook_secret", "create_pending_enrollment",
+                  "unknown_min_sightings", "unknown_min_days", "hours_start", "hours_end"]
+        # webhook_secret's widget is RuleSecretsForm's (write-only: never rendered back).
+        widgets = {"cameras": forms.CheckboxSelectMultiple, "watchlists": forms.CheckboxSelectMultiple,
+                   "hours_start": forms.TimeInput(attrs={"type": "time"}), "hours_end": forms.TimeInput(attrs={"type": "time"})}
+        labels = {"create_pending_enrollment": "Hold unknown faces as pending enrolments",
+                  "unknown_min_sightings": "Unknown group seen at least this many times",
+                  "unknown_min_days": "Unknown group seen on at least this many days",
+                  "hours_start": "Opening hours from", "hours_end": "Opening hours until"}
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("hours_start"), data.get("hours_end")
+        if (start is None) != (end is None) or (start is not None and start == end):
+            self.add_error("hours_end", "Give both ends of the opening hours (different times), or neither.")
+        if (data.get("unknown_min_sightings") or data.get("unknown_min_days")) and data.get("trigger") != Rule.Trigger.UNKNOWN:
+            self.add_error("trigger", "Conditions on unknown groups need the trigger 'An unknown face'.")
+        return data
 
 
 class EventFilter(forms.Form):

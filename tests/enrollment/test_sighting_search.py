@@ -123,3 +123,15 @@ def test_the_search_command_lists_the_sightings_of_a_photo_best_first(cast, seen
     assert len(lines) == 4 and lines[-1].startswith("3 sightings (more")
     assert {line.split()[-1] for line in lines[:3]} == {str(seen[n].id) for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")}
     assert all("Barack Obama" in line for line in lines[:3])
+
+
+def test_a_persons_timeline_lists_their_sightings_newest_first_with_filters(cast, seen):
+    old = timezone.now() - dt.timedelta(days=3)
+    Sighting.objects.filter(pk=seen["obama.jpg"].pk).update(seen_at=old, until=old)
+    timeline = cast.read.get(f"/api/v1/people/{cast.obama.id}/sightings").json()
+    ids = [s["id"] for s in timeline["results"]]
+    assert timeline["count"] == 3 and ids[-1] == str(seen["obama.jpg"].id)
+    assert set(ids) == {str(seen[n].id) for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")}
+    since = (timezone.now() - dt.timedelta(days=1)).isoformat()
+    assert cast.read.get(f"/api/v1/people/{cast.obama.id}/sightings", {"since": since}).json()["count"] == 2
+    assert cast.read.get(f"/api/v1/people/{uuid.uuid4()}/sightings").status_code == 404

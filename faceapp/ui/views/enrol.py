@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from enrollment import services
+from enrollment import services, sightings
 from recognition.exceptions import DuplicateFace, FaceAppError
 
 from .. import services as ui
@@ -70,7 +70,10 @@ def pending_discard(request, req_id):
 def pending_keep(request, req_id):
     """'Keep as unknown': the face stays held (longer than a pending enrolment's usual minutes)."""
     pending = services.keep_pending(req_id)
-    messages.success(request, "Kept the face as unknown, held until the date shown below: enrol it from here at any time.")
+    group = sightings.keep_held_face(pending, actor=actor(request)).unknown_group
+    messages.success(request, "Kept the face as unknown, held until the date shown below: enrol it from here at any time. "
+                              f"It is also in the unknown people, as {group.label}." if group else
+                              "Kept the face as unknown, held until the date shown below: enrol it from here at any time.")
     return redirect(f"{reverse('ui:pending')}#pending-{pending.req_id}")
 
 

@@ -44,8 +44,12 @@ def person_detail(request, person_id):
             else:
                 messages.success(request, "Saved.")
                 return redirect("ui:person", person_id=person.id)
-    context = {"person": person, "faces": people.faces_of(person), "edit": edit, "photos": PhotosForm()}
+    context = {"person": person, "faces": people.faces_of(person), "edit": edit, "photos": PhotosForm(),
+               "sightings": person.sightings.order_by("-seen_at")[:TIMELINE_SIGHTINGS]}
     return render(request, "ui/person_detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+TIMELINE_SIGHTINGS = 24  # the person's latest sightings on their page (all of them: the search of the past)
 
 
 @staff_required

@@ -43,8 +43,7 @@ def face_actions(face) -> list[Action]:
                         style="" if person is None else "plain"))
     if not face.decision.named:
         found.append(Action("keep_unknown", "Keep as unknown", reverse("ui:pending-keep", args=[face.req_id]), style="plain",
-                            hint="Held as a pending enrolment for days instead of minutes."))
-    # Issue 15 adds here: "Not this person" (a correction), and unknown groups for "Keep as unknown".
+                            hint="Held as a pending enrolment for days instead of minutes, and kept among the unknown people."))
     return found
 
 

@@ -61,7 +61,12 @@ def world(models_ready):
     for index, (path, reason, detail) in enumerate([("Anna_Smith/1.jpg", "imported", ""), ("Anna_Smith/2.jpg", "imported", ""),
                                                     ("Anna_Smith/3.jpg", "no_face", "no face detected")]):
         ImportJobPhoto.objects.create(job=job, index=index, path=path, person_name="Anna Smith", reason=reason, detail=detail)
-    return SimpleNamespace(obama=obama, biden=biden, staff=staff, pending=pending, door=door, events=events, rule=rule, job=job)
+    from enrollment import identification
+
+    stranger = [identification.identify(read_bytes("samples", n), keep_sighting=True).sightings for n in ("astronaut.jpg", "two_people.jpg")]
+    group = stranger[0][0].unknown_group
+    return SimpleNamespace(obama=obama, biden=biden, staff=staff, pending=pending, door=door, events=events, rule=rule, job=job,
+                           group=group)
 
 
 def pages(world):
@@ -71,6 +76,13 @@ def pages(world):
             page.find(f"{form} input[type=file]").send_keys("\n".join(str(data_path(*p)) for p in photos))
             page.find(f"{form} button[type=submit]").click()
             page.wait_for(".photo-result, #who-result")
+        return act
+
+    def search(form, photo):
+        def act(page):
+            page.find(f"{form} input[type=file]").send_keys(str(data_path(*photo)))
+            page.find(f"{form} button[type=submit]").click()
+            page.wait_for("#sightings")
         return act
 
     return [
@@ -92,6 +104,9 @@ def pages(world):
         ("rule", f"/ui/rules/{world.rule.id}/", None),
         ("import", "/ui/import/", None),
         ("import-job", f"/ui/import/{world.job.id}/", None),
+        ("unknowns", "/ui/unknowns/", None),
+        ("unknown", f"/ui/unknowns/{world.group.pk}/", None),
+        ("sightings-search", "/ui/sightings/search/", search("#sightings-search", ("samples", "astronaut.jpg"))),
         ("not-found", "/ui/no-such-page/", None),
     ]
 
