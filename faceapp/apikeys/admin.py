@@ -13,11 +13,11 @@ def revoke_keys(modeladmin, request, queryset):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "scope", "rate_limit", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "prefix", "scope", "rate_limit", "created_at", "last_used_at", "expires_at", "revoked_at")
     list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "prefix")
     readonly_fields = ("prefix", "created_by", "created_at", "last_used_at")
-    fields = ("name", "scope", "rate_limit", "revoked_at", "prefix", "created_by", "created_at", "last_used_at")
+    fields = ("name", "scope", "rate_limit", "expires_at", "revoked_at", "prefix", "created_by", "created_at", "last_used_at")
     actions = [revoke_keys]
 
     def save_model(self, request, obj, form, change):

@@ -35,8 +35,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if raw is None:
             return None
         key = ApiKey.find(raw) if raw else None
-        if key is None:
+        if key is None or key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        if key.is_expired:
+            # Saying so is safe (the caller holds the secret) and tells an integrator what to do.
+            raise exceptions.AuthenticationFailed(f"This API key expired at {key.expires_at.isoformat()}; ask for a new one.")
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -32,7 +32,9 @@ def scope_allows(held: str | None, needed: str) -> bool:
 
 class ApiKeyQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(revoked_at__isnull=True)
+        """Keys that work now: not revoked, and not past their expiry."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now()))
 
 
 class ApiKey(models.Model):
@@ -48,6 +50,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, help_text="Set to revoke the key; it then stops working.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="The key stops working at this time (blank: never). Give integrators' keys an expiry and rotate them.",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -62,8 +68,12 @@ class ApiKey(models.Model):
     is_authenticated = True
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
     def allows(self, scope: str) -> bool:
         return self.is_active and scope_allows(self.scope, scope)
@@ -73,11 +83,12 @@ class ApiKey(models.Model):
         self.save(update_fields=["revoked_at"])
 
     @classmethod
-    def issue(cls, *, name: str, scope: str = READ, rate_limit: str = "", created_by=None) -> tuple["ApiKey", str]:
+    def issue(cls, *, name: str, scope: str = READ, rate_limit: str = "", created_by=None,
+              expires_at=None) -> tuple["ApiKey", str]:
         """A new key and its raw value; the raw value is not stored and cannot be shown again."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
-        key = cls(name=name, scope=scope, rate_limit=rate_limit, created_by=created_by)
+        key = cls(name=name, scope=scope, rate_limit=rate_limit, created_by=created_by, expires_at=expires_at)
         raw = key.set_new_secret()
         key.save()
         return key, raw
@@ -94,4 +105,5 @@ class ApiKey(models.Model):
 
     @classmethod
     def find(cls, raw: str) -> "ApiKey | None":
-        return cls.objects.active().filter(key_hash=hash_key(raw)).first()
+        """The key with this raw value, active or not (the caller says why an inactive one is refused)."""
+        return cls.objects.filter(key_hash=hash_key(raw)).first()

@@ -40,6 +40,23 @@ def test_a_revoked_key_is_a_401(api_key):
     assert_error(client_with_key(raw).get(PEOPLE), 401, "unauthenticated")
 
 
+def test_a_key_works_until_its_expiry_and_then_is_a_401_that_says_so(api_key, time_machine):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    raw = api_key("enroll")
+    key = ApiKey.objects.get()
+    key.expires_at = timezone.now() + dt.timedelta(days=30)
+    key.save()
+    assert client_with_key(raw).get(PEOPLE).status_code == 200
+    time_machine.move_to(key.expires_at + dt.timedelta(seconds=1))
+    body = assert_error(client_with_key(raw).get(PEOPLE), 401, "unauthenticated")
+    assert "expired" in body["message"]
+    assert not key.is_active and not ApiKey.objects.active().exists()
+    assert client_with_key(raw).post(PEOPLE, {"name": "X"}, format="json").status_code == 401  # no write either
+
+
 def test_a_staff_session_may_use_the_api_as_admin(admin_client):
     assert admin_client.get(PEOPLE).status_code == 200
 

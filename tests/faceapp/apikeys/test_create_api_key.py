@@ -22,6 +22,21 @@ def test_create_api_key_prints_the_key_once_and_stores_its_hash():
     assert client_with_key(raw).post(PEOPLE, {"name": "X"}, format="json").status_code == 201
 
 
+def test_create_api_key_can_give_the_key_an_expiry():
+    import datetime as dt
+
+    from django.core.management.base import CommandError
+    from django.utils import timezone
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_api_key", "integrator", "--expires-in-days", "90", stdout=out, stderr=err)
+    key = ApiKey.objects.get()
+    assert abs(key.expires_at - (timezone.now() + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+    assert "expires" in err.getvalue() and key.is_active
+    with pytest.raises(CommandError):
+        call_command("create_api_key", "x", "--expires-in-days", "0", stdout=io.StringIO(), stderr=io.StringIO())
+
+
 def test_create_api_key_refuses_a_bad_scope_or_rate():
     from django.core.management.base import CommandError
 

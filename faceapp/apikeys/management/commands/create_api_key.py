@@ -17,8 +17,10 @@ class Command(BaseCommand):
                  "admin: also manage watchlists. Default: read.",
         )
         parser.add_argument("--rate", default="", help="This key's throttle rate, e.g. '100/min' (default: FACEAPP_THROTTLE_RATE).")
+        parser.add_argument("--expires-in-days", type=int, default=None,
+                            help="The key stops working after this many days (default: never).")
 
-    def handle(self, *args, name, scope, rate, **options):
+    def handle(self, *args, name, scope, rate, expires_in_days=None, **options):
         if not name.strip():
             raise CommandError("the name must not be empty")
         if rate:
@@ -28,6 +30,16 @@ class Command(BaseCommand):
                 ApiKeyRateThrottle().parse_rate(rate)
             except (ValueError, KeyError, IndexError):
                 raise CommandError(f"bad --rate {rate!r}; use e.g. 100/min") from None
-        key, raw = ApiKey.issue(name=name.strip(), scope=scope, rate_limit=rate)
-        self.stderr.write(f"Created API key '{key.name}' (prefix {key.prefix}, scope {key.scope}). It is shown only once:")
+        expires_at = None
+        if expires_in_days is not None:
+            if expires_in_days < 1:
+                raise CommandError("--expires-in-days must be 1 or more")
+            import datetime as dt
+
+            from django.utils import timezone
+
+            expires_at = timezone.now() + dt.timedelta(days=expires_in_days)
+        key, raw = ApiKey.issue(name=name.strip(), scope=scope, rate_limit=rate, expires_at=expires_at)
+        until = f", expires {key.expires_at:%Y-%m-%d %H:%M} UTC" if key.expires_at else ""
+        self.stderr.write(f"Created API key '{key.name}' (prefix {key.prefix}, scope {key.scope}{until}). It is shown only once:")
         self.stdout.write(raw)
