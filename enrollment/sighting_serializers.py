@@ -160,3 +160,15 @@ class UndoResponse(serializers.Serializer):
     undo_entry = serializers.IntegerField(help_text="The audit entry of the undo.")
     undid = serializers.IntegerField(help_text="The audit entry undone.")
     details = serializers.DictField()
+
+
+def page_of(item_serializer, name: str):
+    """The shape of a page of `item_serializer` (faceapp.pagination.Pages): count, next, previous, results."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True), "results": item_serializer(many=True),
+    })
+
+
+UnknownGroupPage = page_of(UnknownGroupSerializer, "UnknownGroupPage")
+SightingPage = page_of(SightingSerializer, "SightingPage")

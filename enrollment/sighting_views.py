@@ -26,10 +26,12 @@ from .sighting_serializers import (
     NotPersonRequest,
     PersonCreated,
     SightingSearchRequest,
+    SightingPage,
     SightingSearchResponse,
     SightingSerializer,
-    UnknownGroupQuery,
     UndoResponse,
+    UnknownGroupPage,
+    UnknownGroupQuery,
     UnknownGroupSerializer,
     group_json,
     search_response,
@@ -137,7 +139,8 @@ def sighting_not_group(request, sighting_id):
     summary="Unknown groups: people seen but not enrolled",
     description="Groups with at least `min_sightings` sightings, most recently seen first, each with its count, first and "
                 "last seen, cameras and best shots. Needs the `read` scope.",
-    parameters=[UnknownGroupQuery], responses={200: UnknownGroupSerializer(many=True), **errors(400)}, tags=["unknown groups"],
+    parameters=[UnknownGroupQuery], responses={200: UnknownGroupPage, **errors(400)}, tags=["unknown groups"],
+    operation_id="unknown_groups_list",
 )
 @api_view(["GET"])
 @permission_classes([ReadScope])
@@ -167,7 +170,7 @@ class TimelineQuery(UnknownGroupQuery):
 
 @extend_schema(summary="A person's timeline: their sightings, newest first",
                description="Filter by camera and time (since/until on when each was seen). Needs the `read` scope.",
-               parameters=[TimelineQuery], responses={200: SightingSerializer(many=True), **errors(400, 404)},
+               parameters=[TimelineQuery], responses={200: SightingPage, **errors(400, 404)}, operation_id="people_sightings_list",
                tags=["sightings"])
 @api_view(["GET"])
 @permission_classes([ReadScope])
@@ -187,7 +190,7 @@ def person_sightings(request, person_id):
 
 
 @extend_schema(summary="An unknown group's sightings, newest first", parameters=[GROUP_PARAMETER],
-               responses={200: SightingSerializer(many=True), **errors(404)}, tags=["unknown groups"])
+               responses={200: SightingPage, **errors(404)}, tags=["unknown groups"], operation_id="unknown_groups_sightings_list")
 @api_view(["GET"])
 @permission_classes([ReadScope])
 def group_sightings(request, group):
