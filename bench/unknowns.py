@@ -114,16 +114,23 @@ def run_preset(preset: str, faces, seed: int) -> None:
     minimum = settings.FACEAPP_UNKNOWN_MIN_SIGHTINGS
     print(f"\npreset `{preset}` (threshold {sweep.same_unknown_policy(model, 1).threshold:.3f} at one comparison): "
           f"{len(kept)} sightings of {len(set(truth))} people, fed in a shuffled order (seed {seed})")
+    incremental_then_two_sweeps(truth, ids, time.perf_counter() - started, minimum)
+
+
+def incremental_then_two_sweeps(truth, ids, incremental_seconds: float, minimum: int) -> None:
+    """The table of one run: the groups as made on arrival, after one sweep, and after a second (ids must hold)."""
+    from enrollment import sweep
+
     print("| stage | precision | recall | pairs grouped / true | groups | listed (>= min) | seconds |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    report("incremental", truth, ids(), time.perf_counter() - started, minimum)
+    report("incremental", truth, ids(), incremental_seconds, minimum)
     first = sweep.sweep()
     before_second = ids()
     report("after a sweep", truth, before_second, first.seconds, minimum)
     second = sweep.sweep()
     after = ids()
     report("after a second sweep", truth, after, second.seconds, minimum)
-    moved = sum(a != b for a, b in zip(before_second, after))
+    moved = sum(x != y for x, y in zip(before_second, after))
     print(f"second sweep: {second.ids_kept} of {second.groups_after} group ids kept, {moved} sightings changed group")
 
 
@@ -142,7 +149,6 @@ def run_video(cameras: int) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from enrollment import sweep
     from enrollment.models import Sighting
 
     clip = ROOT / "tests" / "fixtures" / "data" / "video" / "walkby.mp4"
@@ -162,16 +168,7 @@ def run_video(cameras: int) -> None:
     minimum = settings.FACEAPP_UNKNOWN_MIN_SIGHTINGS
     print(f"\nwalkby.mp4 through {cameras} cameras, preset `{settings.FACEAPP_UNKNOWN_PRESET}`: {len(kept)} camera sightings "
           f"(tracks) of {len(set(truth))} people: {dict(Counter(truth))}")
-    print("| stage | precision | recall | pairs grouped / true | groups | listed (>= min) | seconds |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    report("incremental", truth, ids(), time.perf_counter() - started, minimum)
-    first = sweep.sweep()
-    before_second = ids()
-    report("after a sweep", truth, before_second, first.seconds, minimum)
-    second = sweep.sweep()
-    moved = sum(a != b for a, b in zip(before_second, ids()))
-    report("after a second sweep", truth, ids(), second.seconds, minimum)
-    print(f"second sweep: {second.ids_kept} of {second.groups_after} group ids kept, {moved} sightings changed group")
+    incremental_then_two_sweeps(truth, ids, time.perf_counter() - started, minimum)
 
 
 def main() -> None:

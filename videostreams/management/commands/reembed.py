@@ -4,6 +4,10 @@ from tqdm import tqdm
 
 from enrollment.reembedding import faces_on_other_models, reembed_all
 from recognition import embedders
+from videostreams.reembedding import reembed_events
+
+# This command lives in videostreams, the app above enrollment, because it re-embeds both apps' vectors: the
+# gallery's (enrollment) and the camera events' (videostreams); imports only go downwards.
 
 
 class Command(BaseCommand):
@@ -35,8 +39,6 @@ class Command(BaseCommand):
             f"pending enrolments: {report.pending_done} re-embedded, {report.pending_deleted} deleted."
         )
         # Events are evidence, not a gallery: re-embedded too so that no stored vector is left in the old space.
-        from videostreams.reembedding import reembed_events
-
         events_done, events_cleared = reembed_events(batch_size=batch_size)
         self.stdout.write(f"Events: {events_done} re-embedded, {events_cleared} cleared (no face in their crop).")
         for face_id, why in report.failed:
