@@ -21,7 +21,7 @@ class AddUserRequest(serializers.Serializer):
     liveness = serializers.BooleanField(
         required=False, default=False,
         help_text="Refuse (400 liveness_failed) a face that fails the passive liveness check (needs FACEAPP_LIVENESS_MODEL; "
-                  "docs/liveness.md says what it does and does not stop).",
+                  "docs/attributes.md (liveness) says what it does and does not stop).",
     )
 
     def validate(self, data):

@@ -229,7 +229,7 @@ FACEAPP_GENDER_MODEL = env_str("FACEAPP_GENDER_MODEL", "mini-xception-gender")
 FACEAPP_AGE_MODEL = env_str("FACEAPP_AGE_MODEL", "none")
 FACEAPP_EMOTION_MODEL = env_str("FACEAPP_EMOTION_MODEL", "mini-xception-emotion")
 FACEAPP_LIVENESS_MODEL = env_str("FACEAPP_LIVENESS_MODEL", "none")
-# A face is called live when the liveness model's score reaches this (docs/liveness.md: what it was validated on).
+# A face is called live when the liveness model's score reaches this (docs/attributes.md (liveness): what it was validated on).
 FACEAPP_LIVENESS_THRESHOLD = env_float("FACEAPP_LIVENESS_THRESHOLD", 0.5)
 FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
 FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)

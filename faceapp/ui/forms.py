@@ -84,10 +84,19 @@ class EnrolForm(PersonForm):
     req_id = forms.MultipleChoiceField(label="Faces", widget=forms.CheckboxSelectMultiple,
                                        error_messages={"required": "Pick at least one face."})
     shown = forms.CharField(required=False, widget=forms.HiddenInput)
+    liveness = forms.BooleanField(
+        required=False, label="Require a live face (passive liveness check of every picked face)",
+        help_text="Refuses a face that looks like a photo or screen of a face. Not a security guarantee on its own: "
+                  "see docs/attributes.md.",
+    )
 
-    def __init__(self, *args, req_ids=(), **kwargs):
+    def __init__(self, *args, req_ids=(), liveness_off: str | None = None, **kwargs):
+        """`liveness_off`: why this server cannot check liveness (the box is then shown disabled, with the reason)."""
         super().__init__(*args, **kwargs)
         self.fields["req_id"].choices = [(r, r) for r in req_ids]
+        if liveness_off:
+            self.fields["liveness"].disabled = True
+            self.fields["liveness"].help_text = liveness_off
 
 
 class AddFacesForm(forms.Form):
