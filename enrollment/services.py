@@ -42,7 +42,7 @@ from recognition.exceptions import (
 from recognition import liveness as face_liveness
 from recognition.types import Face as DetectedFace
 
-from . import decision, duplicates, gallery, identification
+from . import decision, duplicates, estimates, gallery, identification
 from .models import Face, PendingEnrollment, Person
 
 logger = logging.getLogger(__name__)
@@ -502,6 +502,7 @@ def _create_face(person: Person, sample: FaceSample, written: list[str], journal
         landmarks=sample.landmarks,
         quality=sample.quality,
     )
+    face.set_estimates(estimates.of_jpegs([sample.crop_jpeg], estimates.kinds("FACEAPP_FACE_ATTRIBUTES"))[0])
     _save_file(face.crop, f"{face.id}.jpg", sample.crop_jpeg, written, journal)
     _save_file(face.thumbnail, f"{face.id}.jpg", make_thumbnail(sample.crop_jpeg), written, journal)
     face.source_sha256 = sample.source_sha256

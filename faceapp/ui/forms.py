@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
+from enrollment.estimates import GENDER_CHOICES
 from enrollment.models import Watchlist
 from enrollment.validators import validate_birthdate
 from recognition.exceptions import EmailTaken, ExternalIdTaken, FaceAppError
@@ -135,6 +136,14 @@ class PeopleFilter(forms.Form):
     q = forms.CharField(required=False, label="Name, email or external id")
     watchlist = forms.ModelChoiceField(queryset=Watchlist.objects.order_by("name"), required=False, empty_label="any watchlist")
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in PEOPLE_SORTS])
+    gender = forms.ChoiceField(required=False, choices=[("", "any gender"), *GENDER_CHOICES], label="Estimated gender")
+    age_min = forms.IntegerField(required=False, min_value=0, max_value=150, label="Estimated age from")
+    age_max = forms.IntegerField(required=False, min_value=0, max_value=150, label="to")
+
+    def attribute_filters(self) -> dict:
+        """The estimate filters given (enrollment.people.people's gender, age_min, age_max)."""
+        data = self.cleaned_data
+        return {k: data[k] for k in ("gender", "age_min", "age_max") if data.get(k) not in (None, "")}
 
 
 class WatchlistForm(forms.Form):
