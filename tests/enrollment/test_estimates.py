@@ -9,13 +9,7 @@ from django.urls import reverse
 from enrollment import estimates, people, sighting_search
 from enrollment.models import Face, Sighting
 from tests.conftest import upload
-
-
-def keep(client, name):
-    response = client.post("/api/v1/identify", {"image": upload("samples", name), "keep_sighting": "true", "max_faces": 1},
-                           format="multipart")
-    assert response.status_code == 200, response.json()
-    return Sighting.objects.get(pk=response.json()["faces"][0]["sighting"]["id"])
+from tests.enrollment.sighting_photos import keep_via_api as keep
 
 
 @pytest.fixture
