@@ -45,4 +45,4 @@ fs.writeFileSync(path.join(outDir, 'age.bin'), Buffer.from(age.buffer, age.byteO
 fs.writeFileSync(path.join(outDir, 'gender.bin'), Buffer.from(gender.buffer, gender.byteOffset, gender.byteLength));
 const info = { backend: tf.getBackend(), tfjs: tf.version.tfjs, faceapi: faceapi.version, age: out.age.shape, gender: out.gender.shape };
 fs.writeFileSync(path.join(outDir, 'out.json'), JSON.stringify(info));
-console.log(JSON.stringify(info), Array.from(age), Array.from(gender));
+console.log(JSON.stringify(info));
