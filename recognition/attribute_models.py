@@ -223,7 +223,7 @@ MODELS = {
         ),
         AttributeModel(
             "faceapi-age-gender", "attr_faceapi_age_gender", ("gender", "age"), 112, "rgb", "faceapi", 1.0,
-            _decode_faceapi, False, "MIT (@vladmandic/face-api, face-api.js); training data not published",
+            _decode_faceapi, False, "MIT (@vladmandic/face-api, face-api.js); trained on UTKFace, IMDB-WIKI and other research sets",
             description="face-api.js AgeGenderNet (TinyXception, Vincent Mühler), 112×112 RGB",
         ),
         AttributeModel(

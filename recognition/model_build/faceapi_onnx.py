@@ -46,8 +46,8 @@ INPUT_NAME = "input"
 INPUT_SIZE = 112
 MEAN_RGB = (122.782, 117.001, 104.298)  # TinyXception.forwardInput
 NUM_MAIN_BLOCKS = 2  # AgeGenderNet's default TinyXception(2)
-LICENCE = ("MIT (@vladmandic/face-api, (c) Vladimir Mandic; the net and weights of Vincent Mühler's face-api.js, MIT); "
-           "training data not published (see docs/models.md)")
+LICENCE = ("MIT (@vladmandic/face-api, (c) Vladimir Mandic; net and weights from Vincent Mühler's face-api.js, MIT); "
+           "trained on UTKFace, FG-NET, ChaLearn, IMDB-WIKI, CACD, MegaAge (research data sets: see docs/models.md)")
 
 
 class FaceApiError(RuntimeError):
