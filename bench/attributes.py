@@ -1,6 +1,7 @@
 """Face attribute and liveness models: accuracy on labelled photos, sanity checks, and cost per face (in-process).
 
     .venv/bin/python bench/attributes.py [--labels ../shared/data/lfw-dev-gender.csv] [--plot docs/attributes-confusion.png]
+    .venv/bin/python bench/attributes.py --models faceapi-age-gender,mini-xception-gender   # only these (faster)
 
 Measures every model of recognition/attribute_models.py, including those without a licence for commercial
 use (this process opts in for the measurement only; a server needs FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1):
@@ -47,7 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", default=str(DATA / "lfw-dev-gender.csv"))
     parser.add_argument("--photos", default=str(DATA / "lfw-dev"))
-    parser.add_argument("--plot", default=str(ROOT / "docs" / "attributes-confusion.png"))
+    parser.add_argument("--plot", default=None,
+                        help="Confusion matrices PNG (default docs/attributes-confusion.png when every model is measured; "
+                             "with --models, none unless given).")
+    parser.add_argument("--models", default=None,
+                        help="Comma-separated model names (recognition/attribute_models.py) to measure; default all.")
     parser.add_argument("--runs", type=int, default=50, help="Timed runs per model for the cost (default 50).")
     args = parser.parse_args()
 
@@ -61,6 +66,15 @@ def main() -> None:
 
     from recognition import attribute_evaluation, attribute_models, images, pipeline, runtime
 
+    if args.models:
+        unknown = sorted(set(args.models.split(",")) - set(attribute_models.MODELS))
+        if unknown:
+            parser.error(f"unknown models: {', '.join(unknown)} (known: {', '.join(attribute_models.MODELS)})")
+        models = [attribute_models.MODELS[name] for name in args.models.split(",")]
+    else:
+        models = list(attribute_models.MODELS.values())
+        args.plot = args.plot or str(ROOT / "docs" / "attributes-confusion.png")
+
     print(f"uptime: {os.popen('uptime').read().strip()}")
     print(f"ONNX Runtime threads per session: {settings.FACEAPP_ORT_THREADS}")
     labels = attribute_evaluation.read_labels(Path(args.labels))
@@ -72,7 +86,7 @@ def main() -> None:
     print("\n| gender model | licence clear for commercial use | accuracy (all) | held-out half of the people | women called men | men called women |")
     print("|---|---|---|---|---|---|")
     results = []
-    for model in attribute_models.MODELS.values():
+    for model in models:
         if "gender" not in model.provides:
             continue
         result = attribute_evaluation.gender_result(model, faces)
@@ -80,8 +94,9 @@ def main() -> None:
         (ff, fm), (mf, mm) = result.confusion
         print(f"| {model.name} | {'no' if model.non_commercial else 'yes'} | {result.accuracy:.3f} | {result.held_out_accuracy:.3f} "
               f"| {fm}/{ff + fm} | {mf}/{mf + mm} |")
-    attribute_evaluation.plot_confusion(results, Path(args.plot))
-    print(f"\nconfusion matrices: {args.plot}")
+    if args.plot and results:
+        attribute_evaluation.plot_confusion(results, Path(args.plot))
+        print(f"\nconfusion matrices: {args.plot}")
 
     regions = {}
     for photo, _, _ in AGE_SAMPLES:
@@ -90,7 +105,7 @@ def main() -> None:
         regions[photo] = attribute_models.face_region(image, face.detection)
     print("\n| age model | " + " | ".join(f"{name} (born {year})" for _, name, year in AGE_SAMPLES) + " | in birth order |")
     print("|---|" + "---|" * (len(AGE_SAMPLES) + 1))
-    for model in attribute_models.MODELS.values():
+    for model in models:
         if "age" not in model.provides:
             continue
         ages = [r["age"] for r in attribute_models.run(model, [regions[p] for p, _, _ in AGE_SAMPLES], runtime.get_session(model.onnx))]
@@ -99,7 +114,7 @@ def main() -> None:
 
     print(f"\n| liveness model | lfw-dev photos called live at {settings.FACEAPP_LIVENESS_THRESHOLD} | median score |")
     print("|---|---|---|")
-    for model in attribute_models.MODELS.values():
+    for model in models:
         if "liveness" not in model.provides:
             continue
         decoded, _ = attribute_evaluation.predict(model, faces.regions)
@@ -112,7 +127,7 @@ def main() -> None:
     print(f"\nface region cut (once per face, shared by every model): {p50(lambda: attribute_models.face_region(image, detection), args.runs):.2f} ms")
     print("\n| model | input | ms per face (batch 1, p50) |")
     print("|---|---|---|")
-    for model in attribute_models.MODELS.values():
+    for model in models:
         session = runtime.get_session(model.onnx)
         ms = p50(lambda: attribute_models.run(model, [region], session), args.runs)
         print(f"| {model.name} | {model.input_size}×{model.input_size} {model.colour} | {ms:.2f} |")

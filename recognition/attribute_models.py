@@ -25,6 +25,7 @@ EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  
 GEAR_AGE_GROUPS = ((0, 20), (21, 25), (26, 30), (31, 40), (41, 50), (51, 60), (61, 100))
 GEAR_AGE_CENTRES = np.array([15.0, 23.0, 28.0, 35.5, 45.5, 55.5, 65.0], dtype=np.float32)
 VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+FACEAPI_MEAN_RGB = np.array([122.782, 117.001, 104.298], dtype=np.float32)  # face-api's TinyXception.forwardInput
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class AttributeModel:
     provides: tuple[str, ...]  # "gender", "age", "emotion", "liveness"
     input_size: int
     colour: str  # "grey", "rgb" or "bgr"
-    scaling: str  # "unit" [0, 1], "signed" [-1, 1], "byte" [0, 255], "vgg" BGR minus the VGG means
+    scaling: str  # "unit" [0, 1], "signed" [-1, 1], "byte" [0, 255], "vgg" BGR minus the VGG means,
+    #               "faceapi" (RGB minus face-api's mean RGB) / 255
     crop_scale: float  # the model's square, in box sides
     decode: Callable[[dict[str, np.ndarray]], list[dict]]
     non_commercial: bool  # True: used only with FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1
@@ -108,6 +110,8 @@ def scale_pixels(crops: np.ndarray, model: AttributeModel) -> np.ndarray:
         return np.ascontiguousarray(pixels)
     if model.scaling == "vgg":
         return np.ascontiguousarray(pixels - VGG_MEAN_BGR)
+    if model.scaling == "faceapi":
+        return np.ascontiguousarray((pixels - FACEAPI_MEAN_RGB) / np.float32(255.0))
     raise ValueError(f"{model.name}: unknown scaling {model.scaling!r}")
 
 
@@ -162,6 +166,11 @@ def _decode_ssrnet_gender(outputs):
     return [_gender(float(np.clip(v[0], 0.0, 1.0))) for v in outputs["gender"]]
 
 
+def _decode_faceapi(outputs):
+    # face-api's AgeGenderNet.predictAgeAndGender: the softmax's first entry is "male"; age is a regression in years
+    return [{**_gender(float(g[0])), "age": float(a[0])} for g, a in zip(outputs["gender"], outputs["age"])]
+
+
 def _decode_livenessnet(outputs):
     # LivenessNet (pyimagesearch's recipe): classes label-encoded alphabetically, [fake, real]
     return [{"liveness": float(p[1])} for p in outputs["liveness"]]
@@ -211,6 +220,11 @@ MODELS = {
             "ssrnet-gender", "attr_gender_ssrnet", ("gender",), 64, "bgr", "byte", 1.6,
             _decode_ssrnet_gender, True, NONCOMMERCIAL,
             description="SSR-Net gender regression, IMDB, 64×64",
+        ),
+        AttributeModel(
+            "faceapi-age-gender", "attr_faceapi_age_gender", ("gender", "age"), 112, "rgb", "faceapi", 1.0,
+            _decode_faceapi, False, "MIT (@vladmandic/face-api, face-api.js); trained on UTKFace, IMDB-WIKI and other research sets",
+            description="face-api.js AgeGenderNet (TinyXception, Vincent Mühler), 112×112 RGB",
         ),
         AttributeModel(
             "livenessnet", "liveness_livenessnet", ("liveness",), 32, "bgr", "unit", 1.0,

