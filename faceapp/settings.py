@@ -225,8 +225,9 @@ FACEAPP_EMBED_BATCH_SIZE = env_int("FACEAPP_EMBED_BATCH_SIZE", 16)
 # Face attributes and liveness (recognition/attributes.py, recognition/liveness.py; docs/models.md): the model
 # behind each attribute. A model without a licence clear for commercial use needs
 # FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1 (system check recognition.E003); "none" turns the attribute off.
-FACEAPP_GENDER_MODEL = env_str("FACEAPP_GENDER_MODEL", "mini-xception-gender")
-FACEAPP_AGE_MODEL = env_str("FACEAPP_AGE_MODEL", "none")
+# face-api's age/gender net (MIT): the most accurate gender model whose licence allows default use (docs/attributes.md).
+FACEAPP_GENDER_MODEL = env_str("FACEAPP_GENDER_MODEL", "faceapi-age-gender")
+FACEAPP_AGE_MODEL = env_str("FACEAPP_AGE_MODEL", "faceapi-age-gender")
 FACEAPP_EMOTION_MODEL = env_str("FACEAPP_EMOTION_MODEL", "mini-xception-emotion")
 FACEAPP_LIVENESS_MODEL = env_str("FACEAPP_LIVENESS_MODEL", "none")
 # Estimated once and stored with every enrolled face and every sighting, for the filters of the people page, the

@@ -45,7 +45,7 @@ def test_evaluate_attributes_prints_accuracy_and_draws_the_confusion_matrix(mode
     call_command("evaluate", str(shared_data_path("lfw-dev")), attributes=str(shared_data_path("lfw-dev-gender.csv")), limit=20,
                  confusion_plot=str(plot), stdout=out, stderr=io.StringIO())
     text = out.getvalue()
-    assert "gender mini-xception-gender   accuracy" in text and "held-out half" in text
+    assert "gender faceapi-age-gender     accuracy" in text and "held-out half" in text
     assert plot.stat().st_size > 1000
 
 

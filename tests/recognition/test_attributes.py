@@ -97,14 +97,16 @@ def test_parse_kinds_keeps_the_canonical_order_and_names_unknown_ones():
 
 
 def test_all_means_the_attributes_this_server_has_models_for(settings):
-    assert attributes.parse_kinds("all") == ("gender", "emotion")  # the defaults: no age model clear for commercial use
+    assert attributes.parse_kinds("all") == ("gender", "age", "emotion")  # the defaults: face-api's age (MIT)
+    settings.FACEAPP_AGE_MODEL = "none"
+    assert attributes.parse_kinds("all") == ("gender", "emotion")
     settings.FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS, settings.FACEAPP_AGE_MODEL = True, "faceres"
     assert attributes.parse_kinds("all") == ("gender", "age", "emotion")
 
 
 def test_the_defaults_need_no_opt_in(settings):
     assert attributes.configuration_problems() == []
-    for kind in ("gender", "emotion"):
+    for kind in ("gender", "age", "emotion"):
         assert not attribute_models.MODELS[attributes.setting_for(kind)].non_commercial
 
 
@@ -128,7 +130,8 @@ def test_a_model_that_does_not_provide_the_attribute_is_refused(settings):
     assert any("FACEAPP_EMOTION_MODEL='nonsense'" in p for p in problems)
 
 
-def test_asking_for_an_attribute_without_a_model_says_which_setting(regions):
+def test_asking_for_an_attribute_without_a_model_says_which_setting(settings, regions):
+    settings.FACEAPP_AGE_MODEL = "none"
     with pytest.raises(AttributeUnavailable, match="FACEAPP_AGE_MODEL"):
         attributes.estimate([regions["obama"]], ["age"])
     lenient = attributes.estimate([regions["obama"]], ["gender", "age"], strict=False)[0]
@@ -142,7 +145,7 @@ def test_default_gender_model_tells_the_sample_men_and_women_apart(regions):
     found = attributes.estimate([regions[k] for k in ("obama", "rose", "biden", "lin")], ["gender"])
     assert [f.gender for f in found] == ["male", "female", "male", "male"]
     assert all(0.5 <= f.gender_score <= 1 for f in found)
-    assert found[0].models == {"gender": "mini-xception-gender"}
+    assert found[0].models == {"gender": "faceapi-age-gender"}
 
 
 def test_emotion_is_a_distribution_over_the_seven_fer_classes(regions):
@@ -190,7 +193,8 @@ def test_pipeline_adds_attributes_only_when_asked(models_ready):
     assert "attributes" in asked.timings_ms
 
 
-def test_pipeline_refuses_an_unavailable_attribute_even_without_a_face(models_ready):
+def test_pipeline_refuses_an_unavailable_attribute_even_without_a_face(settings, models_ready):
+    settings.FACEAPP_AGE_MODEL = "none"
     with pytest.raises(AttributeUnavailable):
         pipeline.analyse_image(np.zeros((100, 100, 3), dtype=np.uint8), attributes=("age",))
 

@@ -112,7 +112,8 @@ def test_best_shot_events_carry_the_best_shots_attributes_and_a_camera_can_turn_
     run(processor, [type(f)(camera_id=off.id, image=f.image, timestamp=f.timestamp, index=f.index) for f in frames])
     processor.flush()
     seen_obama = Event.objects.get(camera=on, person=obama)
-    assert seen_obama.gender == "male" and seen_obama.emotion is not None and seen_obama.age is None  # no age model by default
-    assert seen_obama.attributes["models"] == {"gender": "mini-xception-gender", "emotion": "mini-xception-emotion"}
+    assert seen_obama.gender == "male" and seen_obama.emotion is not None and 35 < seen_obama.age < 75
+    assert seen_obama.attributes["models"] == {"gender": "faceapi-age-gender", "age": "faceapi-age-gender",
+                                               "emotion": "mini-xception-emotion"}
     assert Event.objects.filter(camera=off).exists()
     assert not Event.objects.filter(camera=off).exclude(gender=None).exists()

@@ -16,4 +16,4 @@ def test_who_is_this_shows_each_faces_estimated_attributes(operator, cast):
     page = operator.post(reverse("ui:who"), {"photo": upload("samples", "obama_and_biden.jpg")}).content.decode()
     assert page.count('class="attr-badges"') == page.count('class="who-face"')
     assert 'class="attr-badge gender-male"' in page and 'class="attr-badge emotion"' in page
-    assert 'class="attr-badge age"' not in page  # no age model by default
+    assert 'class="attr-badge age"' in page  # face-api's age by default
