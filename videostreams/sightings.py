@@ -8,9 +8,9 @@ import logging
 from django.conf import settings
 
 from enrollment import sightings
-from enrollment.models import Sighting
+from enrollment.models import Sighting, SightingExclusion
 
-from .models import Event
+from .models import Event, EventNotPerson
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def keep(event: Event, camera_name: str = "") -> Sighting | None:
     try:
         with event.crop.open("rb") as crop:
             crop_jpeg = crop.read()
-        return sightings.record(
+        kept = sightings.record(
             embedding=event.embedding, embedding_model=event.embedding_model, crop_jpeg=crop_jpeg,
             source=Sighting.Source.CAMERA, seen_at=event.first_seen, until=event.last_seen,
             person=event.person if event.matched else None, similarity=event.similarity,
@@ -30,6 +30,10 @@ def keep(event: Event, camera_name: str = "") -> Sighting | None:
             camera_id=event.camera_id, camera_name=camera_name, event_id=event.id, box=event.box,
             quality=event.quality, quality_details=event.quality_details,
         )
+        # An operator's "not this person" on the track while it was open holds for its sighting too.
+        SightingExclusion.objects.bulk_create([SightingExclusion(sighting=kept, person_id=p)
+                                               for p in EventNotPerson.objects.filter(event=event).values_list("person_id", flat=True)])
+        return kept
     except Exception:
         logger.exception("could not keep the sighting of event %s", event.id)
         return None

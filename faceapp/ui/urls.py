@@ -32,6 +32,7 @@ urlpatterns = [
     path("events/", video.event_list, name="events"),
     path("events/live/", video.event_list_live, name="events-live"),
     path("events/<uuid:event_id>/", video.event_detail, name="event"),
+    path("events/<uuid:event_id>/not-person/", video.event_not_person, name="event-not-person"),
     path("events/<uuid:event_id>/<str:kind>.jpg", video.event_image, name="event-image"),
     # Unknown groups, corrections, the search of the past (docs/unknowns.md)
     path("unknowns/", unknowns.unknown_list, name="unknowns"),
