@@ -41,6 +41,11 @@ def test_a_track_marked_not_this_person_while_open_is_not_named_them_again(obama
     assert Sighting.objects.get(pk=sighting.pk).person_id is None
     entry = AuditEntry.objects.get(action="event.not_person")
     assert entry.details["track_open"] is True and entry.details["was_theirs"] is True
+    # The track was recognised (until the operator said otherwise): it counts as an observed false accept.
+    from enrollment.field_errors import field_errors
+
+    door = next(f for f in field_errors().places if f.place == "door")
+    assert door.false_accepts == 1 and door.recognised >= 1
 
 
 def test_without_the_correction_the_same_track_keeps_its_name(obama, media_in_tmp):
