@@ -32,7 +32,7 @@ class MergeIntoForm(forms.Form):
     into = _OtherPersonField(queryset=Person.objects.none(), label="Merge into", empty_label="Pick the person…")
 
     def __init__(self, person: Person, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, auto_id="merge_%s", **kwargs)  # (ids apart from the person's details form on the page)
         self.fields["into"].queryset = _others(person)
 
 
@@ -44,7 +44,7 @@ class FaceEditForm(forms.Form):
     to = _OtherPersonField(queryset=Person.objects.none(), required=False, label="Move to", empty_label="Pick the person…")
 
     def __init__(self, person: Person, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, auto_id="faces_%s", **kwargs)
         self.fields["faces"].queryset = Face.objects.filter(person=person)
         self.fields["to"].queryset = _others(person)
 
