@@ -114,3 +114,9 @@ HANDLERS = {
     Action.GROUP_ADD_TO_PERSON: _undo_group_to_person,
     **identity_undo.HANDLERS,
 }
+
+
+def register(action: str, handler) -> None:
+    """An app above this one (videostreams) offers the undo of its own corrections: handler(details, entry) -> summary,
+    raising NotUndoable when it can no longer be done whole."""
+    HANDLERS[action] = handler

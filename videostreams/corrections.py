@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from enrollment import corrections
-from enrollment.models import Person, Sighting
+from enrollment.models import Person, Sighting, SightingExclusion
+from enrollment.undo import NotUndoable
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
 
@@ -26,7 +27,7 @@ def not_person(event: Event, *, person: Person | None = None, actor: Actor | Non
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=event.pk)
         EventNotPerson.objects.get_or_create(event=event, person=person)
-        was_theirs = event.person_id == person.id
+        was_theirs, similarity = event.person_id == person.id, event.similarity
         if was_theirs:
             event.person, event.matched, event.similarity = None, False, None
             event.save(update_fields=["person", "matched", "similarity", "updated_at"])
@@ -34,10 +35,33 @@ def not_person(event: Event, *, person: Person | None = None, actor: Actor | Non
         if sighting is not None:
             corrections.not_person(sighting, person=person, actor=actor)
         record(actor, Action.EVENT_NOT_PERSON, target_type="event", target_id=event.id, person_id=str(person.id),
-               was_theirs=was_theirs, track_open=not event.closed, sighting_id=str(sighting.id) if sighting else None)
+               was_theirs=was_theirs, similarity=similarity, track_open=not event.closed,
+               sighting_id=str(sighting.id) if sighting else None)
     return event
 
 
 def excluded_people(event_id) -> set[str]:
     """The people an operator said the event's track is not (one indexed query; the runner asks at each decision)."""
     return {str(p) for p in EventNotPerson.objects.filter(event_id=event_id).values_list("person_id", flat=True)}
+
+
+def undo_not_person(details: dict, entry) -> dict:
+    """Undo (enrollment.undo): the exclusion is forgotten, for the event and for its sighting (made then or since, when
+    the track ended); an event it renamed unknown, and its sighting if still unnamed, name the person again."""
+    event = Event.objects.filter(pk=entry.target_id).first()
+    person = Person.objects.filter(pk=details["person_id"]).first()
+    if event is None or person is None:
+        raise NotUndoable("The event or the person is gone since.")
+    EventNotPerson.objects.filter(event=event, person=person).delete()
+    sighting = Sighting.objects.filter(event_id=event.id).first()
+    if sighting is not None:
+        SightingExclusion.objects.filter(sighting=sighting, person=person).delete()
+    named = False
+    if details.get("was_theirs") and event.person_id is None:
+        event.person, event.matched, event.similarity = person, True, details.get("similarity")
+        event.save(update_fields=["person", "matched", "similarity", "updated_at"])
+        named = True
+        if sighting is not None and sighting.person_id is None:
+            sighting.person, sighting.unknown_group = person, None
+            sighting.save(update_fields=["person", "unknown_group"])
+    return {"person_id": str(person.id), "named_again": named}

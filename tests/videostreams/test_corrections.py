@@ -70,6 +70,24 @@ def test_a_closed_events_sighting_is_corrected_at_once(obama, media_in_tmp):
     assert set(AuditEntry.objects.values_list("action", flat=True)) >= {"event.not_person", "sighting.not_person"}
 
 
+
+def test_undoing_not_this_person_on_an_event_names_the_event_and_its_sighting_again(obama, media_in_tmp):
+    from enrollment import undo
+
+    camera, processor, first, rest = realtime_camera()
+    run(processor, first + rest)
+    processor.flush()
+    event = Event.objects.get(camera=camera, person=obama)
+    sighting = Sighting.objects.get(event_id=event.id)
+    before = (event.person_id, event.matched, event.similarity, sighting.person_id, sighting.unknown_group_id)
+    corrections.not_person(event)
+    undo.undo(AuditEntry.objects.get(action="event.not_person").pk)
+    event.refresh_from_db()
+    sighting.refresh_from_db()
+    assert (event.person_id, event.matched, event.similarity, sighting.person_id, sighting.unknown_group_id) == before
+    assert not EventNotPerson.objects.exists() and not SightingExclusion.objects.exists()
+
+
 def test_the_api_marks_an_event_not_this_person_with_the_enroll_scope(obama, api_key):
     from django.utils import timezone
 
