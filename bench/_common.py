@@ -111,3 +111,13 @@ def remove_gallery() -> None:
     from enrollment.models import Person
 
     Person.objects.filter(metadata__bench=True).delete()
+
+
+def scratch_databases():
+    """Create a throwaway test database of the bench's own (test_bench_<pid>), so that a bench never collides with a
+    test run's test_postgres; returns what `django.test.utils.teardown_databases` needs to drop it."""
+    from django.db import connections
+    from django.test.utils import setup_databases
+
+    connections["default"].settings_dict.setdefault("TEST", {})["NAME"] = f"test_bench_{os.getpid()}"
+    return setup_databases(verbosity=0, interactive=False)

@@ -23,7 +23,7 @@ import sys
 import time
 
 import numpy as np
-from _common import ROOT, percentile
+from _common import ROOT, percentile, scratch_databases
 
 STORED = 512
 DIM = 128
@@ -106,10 +106,10 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
+    from django.test.utils import teardown_databases
     from pgvector.psycopg import register_vector
 
-    old = setup_databases(verbosity=0, interactive=False)
+    old = scratch_databases()
     try:
         run(args, connection, register_vector)
     finally:

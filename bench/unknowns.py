@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from itertools import combinations
 
-from _common import DATA, ROOT
+from _common import DATA, ROOT, scratch_databases
 
 
 def embed_photos(model: str, max_photos: int | None) -> list[tuple[str, object, bytes]]:
@@ -183,13 +183,13 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.test.utils import setup_databases, teardown_databases
+    from django.test.utils import teardown_databases
 
     from enrollment.identification import current_embedding_model
 
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-unknowns-")
     faces = [] if args.video else embed_photos(current_embedding_model(), args.max_photos)
-    old = setup_databases(verbosity=0, interactive=False)
+    old = scratch_databases()
     try:
         if args.video:
             run_video(args.video)

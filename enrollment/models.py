@@ -12,6 +12,7 @@ from pgvector.django import VectorField
 from recognition.manifest import EMBEDDING_SIZE
 
 from . import vectors
+from .estimates import EstimatedAttributes
 from .validators import validate_birthdate
 
 
@@ -68,7 +69,7 @@ def source_path(instance, filename):
     return _face_path("sources", instance, filename)
 
 
-class Face(models.Model):
+class Face(EstimatedAttributes):
     """One enrolled face: its embedding, the crop it was computed from, and where it came from."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

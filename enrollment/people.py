@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
@@ -26,13 +27,32 @@ PEOPLE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", 
 # --- People ------------------------------------------------------------------------------------
 
 
-def people(*, name: str = "", email: str = "", search: str = "", watchlist=None, ordering: str = "name") -> QuerySet:
+def people(*, name: str = "", email: str = "", search: str = "", watchlist=None, ordering: str = "name",
+           gender: str | None = None, age_min: float | None = None, age_max: float | None = None) -> QuerySet:
     """People with their face count and first face's id; `search` matches part of the name, the email, the
-    external id or the name of one of their watchlists."""
+    external id or the name of one of their watchlists.
+
+    Each also carries the estimates of their faces (enrollment.estimates): `estimated_age` (the mean over the
+    faces estimated) and `estimated_gender` (the gender most of their estimated faces have; None on a tie or
+    none), which the gender and age filters use: a person without estimates passes none of them."""
     first_face = Face.objects.filter(person=OuterRef("pk")).order_by("created_at", "id").values("id")[:1]
+    estimated_age = Face.objects.filter(person=OuterRef("pk"), age__isnull=False).values("person").annotate(
+        mean=Avg("age")).values("mean")
     queryset = Person.objects.prefetch_related("watchlists").annotate(
-        face_count=Count("faces", distinct=True), first_face_id=Subquery(first_face)
-    )
+        face_count=Count("faces", distinct=True), first_face_id=Subquery(first_face),
+        estimated_age=Subquery(estimated_age),
+        female_faces=_gender_count("female"), male_faces=_gender_count("male"),
+    ).annotate(estimated_gender=Case(
+        When(female_faces__gt=F("male_faces"), then=Value("female")),
+        When(male_faces__gt=F("female_faces"), then=Value("male")),
+        default=None, output_field=CharField(),
+    ))
+    if gender is not None:
+        queryset = queryset.filter(estimated_gender=gender)
+    if age_min is not None:
+        queryset = queryset.filter(estimated_age__gte=age_min)
+    if age_max is not None:
+        queryset = queryset.filter(estimated_age__lte=age_max)
     if search.strip():
         text = search.strip()
         in_watchlist = Person.objects.filter(watchlists__name__icontains=text).values("id")
@@ -44,6 +64,11 @@ def people(*, name: str = "", email: str = "", search: str = "", watchlist=None,
     if watchlist is not None:
         queryset = queryset.filter(watchlists__id=watchlist)
     return queryset.order_by(ordering, "id")
+
+
+def _gender_count(gender: str):
+    return Coalesce(Subquery(Face.objects.filter(person=OuterRef("pk"), gender=gender).values("person").annotate(
+        n=Count("id")).values("n")), 0)
 
 
 def get_person(person_id) -> Person:

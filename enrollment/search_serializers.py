@@ -147,7 +147,7 @@ class VerifyRequest(serializers.Serializer):
     liveness = serializers.BooleanField(
         required=False, default=False,
         help_text="Also run the passive liveness check on every compared face (needs FACEAPP_LIVENESS_MODEL); a face that "
-                  "fails it is never verified. Each face then carries `liveness` (docs/liveness.md).")
+                  "fails it is never verified. Each face then carries `liveness` (docs/attributes.md (liveness)).")
 
     def validate(self, data):
         if ("image2" in data) == ("person_id" in data):

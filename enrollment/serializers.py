@@ -1,6 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from .estimates import GENDER_CHOICES
 from .models import Face, Person, Watchlist
 from .people import PEOPLE_ORDERINGS
 from .validators import validate_birthdate
@@ -21,7 +22,7 @@ class AddUserRequest(serializers.Serializer):
     liveness = serializers.BooleanField(
         required=False, default=False,
         help_text="Refuse (400 liveness_failed) a face that fails the passive liveness check (needs FACEAPP_LIVENESS_MODEL; "
-                  "docs/liveness.md says what it does and does not stop).",
+                  "docs/attributes.md (liveness) says what it does and does not stop).",
     )
 
     def validate(self, data):
@@ -129,6 +130,17 @@ class PeopleQuery(serializers.Serializer):
     email = serializers.CharField(required=False, max_length=254, help_text="The exact email, any case.")
     watchlist = serializers.UUIDField(required=False, help_text="Only people in this watchlist.")
     ordering = serializers.ChoiceField(required=False, choices=PEOPLE_ORDERINGS, default="name")
+    gender = serializers.ChoiceField(required=False, choices=GENDER_CHOICES,
+                                     help_text="Only people most of whose faces were estimated of this gender.")
+    age_min = serializers.FloatField(required=False, min_value=0, max_value=150,
+                                     help_text="Only people whose faces' mean estimated age is at least this.")
+    age_max = serializers.FloatField(required=False, min_value=0, max_value=150,
+                                     help_text="Only people whose faces' mean estimated age is at most this.")
+
+    def validate(self, data):
+        if data.get("age_min") is not None and data.get("age_max") is not None and data["age_min"] > data["age_max"]:
+            raise serializers.ValidationError({"age_max": ["age_max is below age_min."]})
+        return data
 
 
 class FaceSerializer(serializers.ModelSerializer):
@@ -138,7 +150,8 @@ class FaceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Face
-        fields = ["id", "person_id", "thumbnail_url", "crop_url", "box", "landmarks", "quality", "source", "embedding_model", "created_at"]
+        fields = ["id", "person_id", "thumbnail_url", "crop_url", "box", "landmarks", "quality", "source", "embedding_model",
+                  "gender", "gender_score", "age", "created_at"]
         read_only_fields = fields
 
     def _url(self, face, kind: str) -> str:

@@ -42,7 +42,7 @@ from recognition.exceptions import (
 from recognition import liveness as face_liveness
 from recognition.types import Face as DetectedFace
 
-from . import decision, duplicates, gallery, identification
+from . import decision, duplicates, estimates, gallery, identification
 from .models import Face, PendingEnrollment, Person
 
 logger = logging.getLogger(__name__)
@@ -309,11 +309,21 @@ def enrol_person(
     return person
 
 
-def enrol_from_pending(req_ids: list[str], *, name: str, birthdate: dt.date | None, actor: Actor | None = None, **fields) -> Person:
+def enrol_from_pending(req_ids: list[str], *, name: str, birthdate: dt.date | None, actor: Actor | None = None,
+                       liveness: bool = False, **fields) -> Person:
     """One person from several held faces, all or none: the first enrols them (with every check of
-    `enrol_person`), the others become their further faces. Each req_id is consumed."""
+    `enrol_person`), the others become their further faces. Each req_id is consumed.
+
+    With `liveness`, every held face must pass the passive liveness check first (NotLive otherwise, and no req_id
+    is consumed)."""
     if not req_ids:
         raise ValueError("give at least one req_id")
+    if liveness:
+        held = {p.req_id: p for p in PendingEnrollment.objects.unexpired().filter(req_id__in=req_ids)}
+        if len(held) != len(set(req_ids)):
+            raise PendingEnrollmentNotFound()
+        for req_id in dict.fromkeys(req_ids):
+            refuse_not_live(face_liveness.check_crop(decode_jpeg(bytes(held[req_id].crop_jpeg))))
     with transaction.atomic():
         person = enrol_person(name=name, birthdate=birthdate, req_id=req_ids[0], actor=actor, **fields)
         if req_ids[1:]:
@@ -492,6 +502,7 @@ def _create_face(person: Person, sample: FaceSample, written: list[str], journal
         landmarks=sample.landmarks,
         quality=sample.quality,
     )
+    face.set_estimates(estimates.of_jpegs([sample.crop_jpeg], estimates.kinds("FACEAPP_FACE_ATTRIBUTES"))[0])
     _save_file(face.crop, f"{face.id}.jpg", sample.crop_jpeg, written, journal)
     _save_file(face.thumbnail, f"{face.id}.jpg", make_thumbnail(sample.crop_jpeg), written, journal)
     face.source_sha256 = sample.source_sha256

@@ -17,6 +17,7 @@ from pgvector.django import VectorField
 from recognition.manifest import EMBEDDING_SIZE
 
 from . import vectors
+from .estimates import EstimatedAttributes
 
 
 class UnknownGroup(models.Model):
@@ -54,7 +55,7 @@ def sighting_crop_path(instance, filename):
     return f"sightings/{when:%Y/%m/%d}/{filename}"
 
 
-class Sighting(models.Model):
+class Sighting(EstimatedAttributes):
     """One face seen: its vector, crop, when, where (camera or API key), and the decision taken on it."""
 
     class Source(models.TextChoices):

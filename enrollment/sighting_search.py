@@ -19,7 +19,7 @@ from faceapp.audit.models import Action
 from recognition import pipeline
 from recognition.exceptions import FaceAppError, NoEnrolledFace, NoFaceDetected
 
-from . import unknowns, vectors
+from . import estimates, unknowns, vectors
 from .identification import current_embedding_model
 from .models import Face, Person, Sighting
 
@@ -77,9 +77,11 @@ def _mean(rows) -> np.ndarray:
 
 def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: str | None = None, camera=None,
            since: dt.datetime | None = None, until: dt.datetime | None = None, page: int = 1, page_size: int = 50,
-           exact: bool = False, actor: Actor | None = None) -> SearchResult:
-    """The sightings nearest to `vector`, page `page` of `page_size`, filtered by camera and time (seen_at within
-    [since, until]). `exact=True` scans every row (for checks)."""
+           exact: bool = False, actor: Actor | None = None, gender=None, age_min=None, age_max=None,
+           emotion=None) -> SearchResult:
+    """The sightings nearest to `vector`, page `page` of `page_size`, filtered by camera, time (seen_at within
+    [since, until]) and the estimated attributes (enrollment.estimates.filtered). `exact=True` scans every row
+    (for checks)."""
     if page * page_size > MAX_RESULTS:
         raise TooDeep()
     model = embedding_model or current_embedding_model()
@@ -90,6 +92,8 @@ def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: st
         queryset = queryset.filter(seen_at__gte=since)
     if until is not None:
         queryset = queryset.filter(seen_at__lte=until)
+    attribute_filters = {"gender": gender, "age_min": age_min, "age_max": age_max, "emotion": emotion}
+    queryset = estimates.filtered(queryset, **attribute_filters)
     wanted = page * page_size + 1  # one more tells whether another page follows
     rows = vectors.nearest_rows(queryset, vector, embedding_model=model, fields=("id",), limit=wanted,
                                 ef_search=max(settings.FACEAPP_SIGHTING_EF_SEARCH, wanted), exact=exact)
@@ -100,5 +104,5 @@ def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: st
     record(actor, Action.SIGHTING_SEARCH, target_type=query["kind"],
            target_id=query.get("person_id") or query.get("unknown_group") or "", camera=str(camera) if camera else None,
            since=since.isoformat() if since else None, until=until.isoformat() if until else None, page=page,
-           results=len(hits))
+           results=len(hits), **{k: v for k, v in attribute_filters.items() if v is not None})
     return SearchResult(query=query, hits=hits, page=page, page_size=page_size, has_more=len(rows) > page * page_size)

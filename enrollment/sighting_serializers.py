@@ -2,6 +2,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from .estimates import EMOTION_CHOICES, GENDER_CHOICES
 from .models import Person, label_of, parse_label
 from .search_serializers import PersonRef
 from .sighting_search import MAX_RESULTS
@@ -17,7 +18,31 @@ class UnknownGroupField(serializers.CharField):
         return number
 
 
-class SightingSearchRequest(serializers.Serializer):
+ATTRIBUTE_FILTERS = ("gender", "age_min", "age_max", "emotion")
+
+
+class AttributeFilters(serializers.Serializer):
+    """Filters on the estimates kept with each sighting (FACEAPP_SIGHTING_ATTRIBUTES): a sighting without the
+    estimate does not pass a filter on it."""
+
+    gender = serializers.ChoiceField(choices=GENDER_CHOICES, required=False, help_text="Only faces estimated of this gender.")
+    age_min = serializers.FloatField(required=False, min_value=0, max_value=150, help_text="Only faces estimated at least this old.")
+    age_max = serializers.FloatField(required=False, min_value=0, max_value=150, help_text="Only faces estimated at most this old.")
+    emotion = serializers.ChoiceField(choices=EMOTION_CHOICES, required=False, help_text="Only faces estimated with this emotion.")
+
+    def validate(self, data):
+        data = super().validate(data)
+        if data.get("age_min") is not None and data.get("age_max") is not None and data["age_min"] > data["age_max"]:
+            raise serializers.ValidationError({"age_max": ["age_max is below age_min."]})
+        return data
+
+
+def attribute_filters(data: dict) -> dict:
+    """The attribute filters among validated data."""
+    return {key: data[key] for key in ATTRIBUTE_FILTERS if data.get(key) is not None}
+
+
+class SightingSearchRequest(AttributeFilters):
     image = serializers.FileField(required=False, allow_empty_file=True, help_text="A photo: its largest face is searched for.")
     person_id = serializers.PrimaryKeyRelatedField(required=False, queryset=Person.objects.all(),
                                                    help_text="Or an enrolled person (the mean of their faces).")
@@ -30,6 +55,7 @@ class SightingSearchRequest(serializers.Serializer):
                                          help_text=f"Pages go up to the {MAX_RESULTS}th most similar sighting.")
 
     def validate(self, data):
+        data = super().validate(data)
         given = [key for key in ("image", "person_id", "unknown_group") if key in data]
         if len(given) != 1:
             raise serializers.ValidationError("Give exactly one of image, person_id and unknown_group.")
@@ -52,6 +78,9 @@ class SightingSerializer(serializers.Serializer):
     quality = serializers.FloatField()
     person = PersonRef(allow_null=True)
     unknown_group = serializers.CharField(allow_null=True)
+    gender = serializers.CharField(allow_null=True, help_text="Estimated from the crop when it was kept (null: not estimated).")
+    age = serializers.FloatField(allow_null=True)
+    emotion = serializers.CharField(allow_null=True)
     crop_url = serializers.CharField()
 
 
@@ -67,6 +96,7 @@ def sighting_json(sighting, request=None) -> dict:
         "person": ({"id": str(person.id), "name": person.name, "email": person.email, "external_id": person.external_id}
                    if person is not None else None),
         "unknown_group": label_of(sighting.unknown_group_id) if sighting.unknown_group_id else None,
+        "gender": sighting.gender, "age": sighting.age, "emotion": sighting.emotion,
         "crop_url": request.build_absolute_uri(url) if request is not None else url,
     }
 

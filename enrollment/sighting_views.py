@@ -15,10 +15,11 @@ from faceapp.schema import errors
 from recognition.exceptions import NotFound
 from recognition.uploads import read_upload
 
-from . import corrections, people, sighting_search, undo, unknowns
+from . import corrections, estimates, people, sighting_search, undo, unknowns
 from .identification import current_embedding_model
 from .models import Sighting, parse_label
 from .sighting_serializers import (
+    AttributeFilters,
     EnrolGroupRequest,
     GroupJoined,
     GroupToPersonRequest,
@@ -33,6 +34,7 @@ from .sighting_serializers import (
     UnknownGroupPage,
     UnknownGroupQuery,
     UnknownGroupSerializer,
+    attribute_filters,
     group_json,
     search_response,
     sighting_json,
@@ -86,7 +88,8 @@ def search(request):
         vector, query = sighting_search.vector_of_group(data["unknown_group"])
     result = sighting_search.search(vector, query=query, embedding_model=model, camera=data.get("camera"),
                                     since=data.get("since"), until=data.get("until"), page=data["page"],
-                                    page_size=data["page_size"], actor=Actor.from_request(request))
+                                    page_size=data["page_size"], actor=Actor.from_request(request),
+                                    **attribute_filters(data))
     return Response(search_response(result, request))
 
 
@@ -164,12 +167,12 @@ def group_detail(request, group):
     return Response(group_json(found, unknowns.best_shots(found.pk, limit=8), request))
 
 
-class TimelineQuery(UnknownGroupQuery):
-    """A person's timeline: camera, since, until (min_sightings does not apply)."""
+class TimelineQuery(AttributeFilters, UnknownGroupQuery):
+    """A person's timeline: camera, since, until and the attribute filters (min_sightings does not apply)."""
 
 
 @extend_schema(summary="A person's timeline: their sightings, newest first",
-               description="Filter by camera and time (since/until on when each was seen). Needs the `read` scope.",
+               description="Filter by camera, time (since/until on when each was seen) and the estimated attributes. Needs the `read` scope.",
                parameters=[TimelineQuery], responses={200: SightingPage, **errors(400, 404)}, operation_id="people_sightings_list",
                tags=["sightings"])
 @api_view(["GET"])
@@ -184,6 +187,7 @@ def person_sightings(request, person_id):
         sightings = sightings.filter(seen_at__gte=query["since"])
     if query.get("until"):
         sightings = sightings.filter(seen_at__lte=query["until"])
+    sightings = estimates.filtered(sightings, **attribute_filters(query))
     pages = Pages()
     page = pages.paginate_queryset(sightings, request)
     return pages.get_paginated_response([sighting_json(s, request) for s in page])

@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from recognition import quality as face_quality
+from recognition.attributes import FaceAttributes
 
+from . import estimates as face_estimates
 from .identification import current_embedding_model
 from .models import Person, Sighting, UnknownGroup
 
@@ -28,10 +30,14 @@ def record(*, embedding, embedding_model: str, crop_jpeg: bytes, source: str, se
            verdict: str, until: dt.datetime | None = None, person: Person | None = None, similarity: float | None = None,
            decision: dict | None = None, camera_id=None, camera_name: str = "", event_id=None, api_key_name: str = "",
            frame_key: str = "", box: dict | None = None, quality: float = 0.0, quality_details: dict | None = None,
-           group_unknown: bool = True) -> Sighting:
-    """Store one sighting (row and crop file, or neither); one of nobody enrolled joins an unknown group."""
+           group_unknown: bool = True, estimates: FaceAttributes | None = None) -> Sighting:
+    """Store one sighting (row and crop file, or neither); one of nobody enrolled joins an unknown group.
+    `estimates`: the face's attributes where the caller has them (a camera's best shot); otherwise they are
+    estimated from the crop (FACEAPP_SIGHTING_ATTRIBUTES)."""
     from . import unknowns
 
+    if estimates is None:
+        estimates = face_estimates.of_jpegs([crop_jpeg], face_estimates.kinds("FACEAPP_SIGHTING_ATTRIBUTES"))[0]
     sighting = Sighting(
         source=source, seen_at=seen_at, until=until or seen_at, camera_id=camera_id, camera_name=camera_name[:200],
         event_id=event_id, api_key_name=api_key_name[:120], frame_key=frame_key[:80],
@@ -39,6 +45,7 @@ def record(*, embedding, embedding_model: str, crop_jpeg: bytes, source: str, se
         box=box or {}, quality=float(quality), quality_details=quality_details or {}, verdict=verdict,
         similarity=None if similarity is None else round(float(similarity), 4), decision=decision or {}, person=person,
     )
+    sighting.set_estimates(estimates)
     sighting.crop.save(f"{sighting.id}.jpg", ContentFile(crop_jpeg), save=False)
     name = sighting.crop.name
     try:

@@ -229,7 +229,11 @@ FACEAPP_GENDER_MODEL = env_str("FACEAPP_GENDER_MODEL", "mini-xception-gender")
 FACEAPP_AGE_MODEL = env_str("FACEAPP_AGE_MODEL", "none")
 FACEAPP_EMOTION_MODEL = env_str("FACEAPP_EMOTION_MODEL", "mini-xception-emotion")
 FACEAPP_LIVENESS_MODEL = env_str("FACEAPP_LIVENESS_MODEL", "none")
-# A face is called live when the liveness model's score reaches this (docs/liveness.md: what it was validated on).
+# Estimated once and stored with every enrolled face and every sighting, for the filters of the people page, the
+# sightings and the search of the past (enrollment/estimates.py); kinds without a model are skipped; "" for none.
+FACEAPP_FACE_ATTRIBUTES = env_str("FACEAPP_FACE_ATTRIBUTES", "gender,age")
+FACEAPP_SIGHTING_ATTRIBUTES = env_str("FACEAPP_SIGHTING_ATTRIBUTES", "gender,age,emotion")
+# A face is called live when the liveness model's score reaches this (docs/attributes.md (liveness): what it was validated on).
 FACEAPP_LIVENESS_THRESHOLD = env_float("FACEAPP_LIVENESS_THRESHOLD", 0.5)
 FACEAPP_HNSW_EF_SEARCH = env_int("FACEAPP_HNSW_EF_SEARCH", 64)
 FACEAPP_PENDING_TTL_SECONDS = env_int("FACEAPP_PENDING_TTL_SECONDS", 15 * 60)

@@ -32,7 +32,7 @@ GENDERS = ("female", "male")
 EMOTIONS = attribute_models.EMOTIONS
 NONE = "none"
 
-__all__ = ["KINDS", "FaceAttributes", "estimate", "estimate_faces", "face_region", "parse_kinds", "available_kinds"]
+__all__ = ["KINDS", "FaceAttributes", "estimate", "estimate_crops", "estimate_faces", "face_region", "parse_kinds", "available_kinds"]
 
 _announced: set[str] = set()
 _lock = threading.Lock()
@@ -162,6 +162,17 @@ def estimate(regions: list[np.ndarray], kinds, *, strict: bool = True) -> list[F
                 values[i].update({key: result[key] for key in keys})
                 used[i][kind] = model.name
     return [FaceAttributes(**v, models=u) for v, u in zip(values, used)]
+
+
+def estimate_crops(crops: list[np.ndarray], kinds=KINDS) -> list[FaceAttributes]:
+    """Stored 160×160 face crops (recognition.align: an enrolled face's, a sighting's) → their attributes, for the
+    requested kinds that have a usable model (the others are left out: a crop is estimated where it can be)."""
+    from .align import CROP_SIZE, DEFAULT_MARGIN
+
+    if not crops or not kinds:
+        return [FaceAttributes() for _ in crops]
+    box_fraction = (CROP_SIZE - DEFAULT_MARGIN) / CROP_SIZE
+    return estimate([attribute_models.region_from_crop(c, box_fraction) for c in crops], kinds, strict=False)
 
 
 def estimate_faces(image: np.ndarray, detections: list[Detection], kinds, *, strict: bool = True) -> list[FaceAttributes]:

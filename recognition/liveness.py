@@ -2,7 +2,7 @@
 
 Off by default (FACEAPP_LIVENESS_MODEL=none). Both models available (docs/models.md) are small CNNs without
 a licence clear for commercial use, so they also need FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1. A face is
-called live when the model's score reaches FACEAPP_LIVENESS_THRESHOLD. READ docs/liveness.md before relying
+called live when the model's score reaches FACEAPP_LIVENESS_THRESHOLD. READ docs/attributes.md (liveness) before relying
 on it: what the models were and were not validated against here, and why a passive single-image check is
 no security guarantee without an evaluation on the site's own cameras and attacks.
 """
@@ -36,7 +36,7 @@ def model():
         name = settings.FACEAPP_LIVENESS_MODEL
         why = ("FACEAPP_LIVENESS_MODEL is 'none'" if name == attributes.NONE
                else f"{name} needs FACEAPP_ACCEPT_NONCOMMERCIAL_MODELS=1")
-        raise LivenessUnavailable(f"Liveness checks are not enabled on this server ({why}; see docs/liveness.md).")
+        raise LivenessUnavailable(f"Liveness checks are not enabled on this server ({why}; see docs/attributes.md (liveness)).")
     return chosen
 
 

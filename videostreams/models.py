@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from pgvector.django import VectorField
 
+from enrollment import estimates
 from enrollment.models import EMBEDDING_SIZE, Person, Watchlist
 from recognition.attributes import EMOTIONS, GENDERS, KINDS
 
@@ -147,15 +148,7 @@ class EventQuerySet(models.QuerySet):
                  gender=None, age_min=None, age_max=None, emotion=None):
         """The API's filters; None means no filter. A time range keeps events overlapping it; an attribute filter
         keeps only events whose attribute was estimated and lies in the range (age_min ≤ age ≤ age_max)."""
-        queryset = self
-        if gender is not None:
-            queryset = queryset.filter(gender=gender)
-        if age_min is not None:
-            queryset = queryset.filter(age__gte=age_min)
-        if age_max is not None:
-            queryset = queryset.filter(age__lte=age_max)
-        if emotion is not None:
-            queryset = queryset.filter(emotion=emotion)
+        queryset = estimates.filtered(self, gender=gender, age_min=age_min, age_max=age_max, emotion=emotion)
         if camera is not None:
             queryset = queryset.filter(camera_id=camera)
         if person is not None:

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from enrollment import sightings
 from enrollment.models import Sighting, SightingExclusion
+from recognition.attributes import FaceAttributes
 
 from .models import Event, EventNotPerson
 
@@ -29,6 +30,8 @@ def keep(event: Event, camera_name: str = "") -> Sighting | None:
             verdict="named" if event.matched else "unknown", decision=event.votes or {},
             camera_id=event.camera_id, camera_name=camera_name, event_id=event.id, box=event.box,
             quality=event.quality, quality_details=event.quality_details,
+            # The best shot's estimates, made with the camera's attribute settings (none where it asks for none).
+            estimates=FaceAttributes(gender=event.gender, gender_score=event.gender_score, age=event.age, emotion=event.emotion),
         )
         # An operator's "not this person" on the track while it was open holds for its sighting too.
         SightingExclusion.objects.bulk_create([SightingExclusion(sighting=kept, person_id=p)

@@ -91,3 +91,10 @@ NAV_SECTIONS = {
 def nav_section(url_name: str | None) -> str:
     """The menu entry a page belongs to: 'camera-edit' → 'cameras'."""
     return NAV_SECTIONS.get((url_name or "").split("-")[0], "")
+
+
+@register.filter
+def person_estimates(person) -> dict | None:
+    """A listed person's estimates (enrollment.people.people annotates them) in _attribute_badges.html's shape."""
+    values = {"gender": getattr(person, "estimated_gender", None), "age": getattr(person, "estimated_age", None)}
+    return values if any(v is not None for v in values.values()) else None

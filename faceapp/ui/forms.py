@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
+from enrollment.estimates import GENDER_CHOICES
 from enrollment.models import Watchlist
 from enrollment.validators import validate_birthdate
 from recognition.exceptions import EmailTaken, ExternalIdTaken, FaceAppError
@@ -84,10 +85,19 @@ class EnrolForm(PersonForm):
     req_id = forms.MultipleChoiceField(label="Faces", widget=forms.CheckboxSelectMultiple,
                                        error_messages={"required": "Pick at least one face."})
     shown = forms.CharField(required=False, widget=forms.HiddenInput)
+    liveness = forms.BooleanField(
+        required=False, label="Require a live face (passive liveness check of every picked face)",
+        help_text="Refuses a face that looks like a photo or screen of a face. Not a security guarantee on its own: "
+                  "see docs/attributes.md.",
+    )
 
-    def __init__(self, *args, req_ids=(), **kwargs):
+    def __init__(self, *args, req_ids=(), liveness_off: str | None = None, **kwargs):
+        """`liveness_off`: why this server cannot check liveness (the box is then shown disabled, with the reason)."""
         super().__init__(*args, **kwargs)
         self.fields["req_id"].choices = [(r, r) for r in req_ids]
+        if liveness_off:
+            self.fields["liveness"].disabled = True
+            self.fields["liveness"].help_text = liveness_off
 
 
 class AddFacesForm(forms.Form):
@@ -126,6 +136,14 @@ class PeopleFilter(forms.Form):
     q = forms.CharField(required=False, label="Name, email or external id")
     watchlist = forms.ModelChoiceField(queryset=Watchlist.objects.order_by("name"), required=False, empty_label="any watchlist")
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in PEOPLE_SORTS])
+    gender = forms.ChoiceField(required=False, choices=[("", "any gender"), *GENDER_CHOICES], label="Estimated gender")
+    age_min = forms.IntegerField(required=False, min_value=0, max_value=150, label="Estimated age from")
+    age_max = forms.IntegerField(required=False, min_value=0, max_value=150, label="to")
+
+    def attribute_filters(self) -> dict:
+        """The estimate filters given (enrollment.people.people's gender, age_min, age_max)."""
+        data = self.cleaned_data
+        return {k: data[k] for k in ("gender", "age_min", "age_max") if data.get(k) not in (None, "")}
 
 
 class WatchlistForm(forms.Form):

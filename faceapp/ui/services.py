@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from enrollment import decision, duplicates, gallery, identification, people
 from enrollment import services as enrolment
 from faceapp.audit.log import Actor
-from recognition import quality
-from recognition.exceptions import FaceAppError
+from recognition import liveness, quality
+from recognition.exceptions import FaceAppError, LivenessUnavailable
 from recognition.uploads import read_upload
 
 from . import previews
@@ -217,3 +217,12 @@ def duplicate_words(exc: FaceAppError) -> tuple[str, str, str]:
     if name:
         return f"This face is already enrolled as {name}.", other, name
     return exc.message, "", ""
+
+
+def liveness_off() -> str | None:
+    """Why this server cannot check liveness (no model configured, or its licence not accepted), or None when it can."""
+    try:
+        liveness.model()
+    except LivenessUnavailable as exc:
+        return exc.message
+    return None

