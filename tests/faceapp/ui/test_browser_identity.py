@@ -78,4 +78,5 @@ def test_an_operator_splits_a_wrong_face_off_undoes_it_moves_it_and_merges_a_dup
     assert not Person.objects.filter(pk=mixed.twin.pk).exists() and mixed.obama.faces.count() == 2
     assert "people merged (B. Obama)" in page.find("#edits").text
     check_page(page)
-    page.screenshot("person-edits.png")
+    page.driver.execute_script("document.getElementById('edit-faces').scrollIntoView()")
+    page.screenshot("person-edits-wide.png")

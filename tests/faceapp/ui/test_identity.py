@@ -86,6 +86,7 @@ def test_merging_a_person_into_another_and_undoing_it_from_the_other_persons_pag
     assert not Person.objects.filter(pk=twin.pk).exists() and Face.objects.get(pk=twin_face.pk).person_id == cast.obama.id
     entry = AuditEntry.objects.get(action="person.merge", username="operator")
     assert "people merged (B. Obama)" in response.content.decode()
+    assert f'<time datetime="{entry.at.isoformat().replace("+00:00", "Z")}"' in response.content.decode()  # when, in Recent edits
     operator.post(reverse("ui:correction-undo", args=[entry.pk]), {"next": reverse("ui:person", args=[cast.obama.id])})
     assert Person.objects.get(pk=twin.pk).name == "B. Obama" and Face.objects.get(pk=twin_face.pk).person_id == twin.id
 
