@@ -4,6 +4,7 @@ Each is one transaction and one audit entry.
 A person's camera events follow a merge through the `person_merged` signal (videostreams listens: imports go
 downwards only), so that deleting the merged-away person erases nothing that is now the other's. Sightings and the
 operators' "not this person" exclusions follow too (an exclusion of either person holds for the merged one).
+Each edit's audit entry records what undoing it needs (enrollment.identity_undo).
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def merge_people(target: Person, other: Person, *, actor: Actor | None = None) -
         for _, answer in person_merged.send(sender=Person, source=other, target=target):
             moved.update(answer or {})
         watchlists = _ids(other.watchlists.all())
-        added = [w for w in watchlists if w not in set(_ids(target.watchlists.all()))]
+        already = set(_ids(target.watchlists.all()))
+        added = [w for w in watchlists if w not in already]
         target.watchlists.add(*other.watchlists.all())
         person = {f: getattr(other, f) for f in PERSON_FIELDS}
         person.update(birthdate=other.birthdate.isoformat() if other.birthdate else None, created_at=other.created_at.isoformat())
