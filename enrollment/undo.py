@@ -2,8 +2,9 @@
 
 Undoable (nothing was erased): merging two unknown groups, "not this group", "not this person" on a sighting,
 enrolling an unknown group as a person or adding it to one (the faces it gave are deleted, its sightings go back to
-a group with the old id; a person made from the group is deleted when nothing else is theirs). Not undoable: erasing
-(the data is gone) and identity edits of enrolled people. Each undo is audited and refers to the entry it undid; an
+a group with the old id; a person made from the group is deleted when nothing else is theirs), and the edits of
+enrolled people: merge, split, move (enrollment.identity_undo). Not undoable: erasing (the data is gone). An undo that
+can no longer be done whole is refused (NotUndoable), never done in part. Each undo is audited and refers to the entry it undid; an
 entry is undone at most once.
 """
 from __future__ import annotations
@@ -12,13 +13,11 @@ from django.db import transaction
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action, AuditEntry
-from recognition.exceptions import Conflict, FaceAppError, NotFound
+from recognition.exceptions import Conflict, NotFound
 
+from . import identity_undo
+from .identity_undo import NotUndoable, undoable_edits_of_person  # noqa: F401 (part of this module's interface)
 from .models import Face, Person, Sighting, SightingExclusion, UnknownGroup
-
-
-class NotUndoable(FaceAppError):
-    error_code = "not_undoable"
 
 
 def undo(entry_id, *, actor: Actor | None = None) -> AuditEntry:
@@ -113,4 +112,11 @@ HANDLERS = {
     Action.SIGHTING_NOT_PERSON: _undo_not_person,
     Action.GROUP_ENROL: _undo_group_to_person,
     Action.GROUP_ADD_TO_PERSON: _undo_group_to_person,
+    **identity_undo.HANDLERS,
 }
+
+
+def register(action: str, handler) -> None:
+    """An app above this one (videostreams) offers the undo of its own corrections: handler(details, entry) -> summary,
+    raising NotUndoable when it can no longer be done whole."""
+    HANDLERS[action] = handler

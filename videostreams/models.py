@@ -219,6 +219,19 @@ class Event(models.Model):
         return values if any(v is not None for v in values.values()) else None
 
 
+class EventNotPerson(models.Model):
+    """An operator's "not this person" on a camera event, kept for the event's track: while the runner still follows
+    the track, its later decisions do not name the person (videostreams.processing); when the track ends, its
+    sighting carries the exclusion (enrollment's SightingExclusion, through videostreams.sightings)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="not_people")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="event_exclusions")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "person"], name="event_not_person_once")]
+
+
 class Rule(models.Model):
     """facerouter's directive: when a face of this kind is seen on these cameras, do these actions."""
 

@@ -39,7 +39,7 @@ from enrollment.models import Face as EnrolledFace
 from enrollment.services import current_embedding_model
 from recognition.types import Face
 
-from . import analysis, mqtt, sightings, voting
+from . import analysis, corrections, mqtt, sightings, voting
 from .eventstore import apply_match, apply_shot, delete_files, when
 from .analysis import quality_score  # noqa: F401  (part of this module's interface)
 from .models import Camera, Event
@@ -311,7 +311,14 @@ class Processor:
             votes.append(vote)
             if match is not None:
                 matches.setdefault(vote.person_id, match)
-        outcome = voting.tally(votes, min_votes=settings.FACEAPP_TRACK_MIN_VOTES, current=track.state.get("named"))
+        # An operator's "not this person" on the track's event holds for every later decision of the open track (one
+        # indexed query per decision of a track that has an event).
+        excluded = corrections.excluded_people(track.state["event_id"]) if track.state.get("event_id") else set()
+        current = track.state.get("named")
+        if excluded:
+            votes = voting.without(votes, excluded)
+            current = None if current in excluded else current
+        outcome = voting.tally(votes, min_votes=settings.FACEAPP_TRACK_MIN_VOTES, current=current)
         track.state["named"] = outcome.person_id
         track.state["outcome"] = {**outcome.as_json(), "preset": policy.preset, "threshold": round(policy.threshold, 4),
                                   "gallery_size": size, "score": policy.score_kind,

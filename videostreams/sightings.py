@@ -8,10 +8,10 @@ import logging
 from django.conf import settings
 
 from enrollment import sightings
-from enrollment.models import Sighting
+from enrollment.models import Sighting, SightingExclusion
 from recognition.attributes import FaceAttributes
 
-from .models import Event
+from .models import Event, EventNotPerson
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def keep(event: Event, camera_name: str = "") -> Sighting | None:
     try:
         with event.crop.open("rb") as crop:
             crop_jpeg = crop.read()
-        return sightings.record(
+        kept = sightings.record(
             embedding=event.embedding, embedding_model=event.embedding_model, crop_jpeg=crop_jpeg,
             source=Sighting.Source.CAMERA, seen_at=event.first_seen, until=event.last_seen,
             person=event.person if event.matched else None, similarity=event.similarity,
@@ -33,6 +33,10 @@ def keep(event: Event, camera_name: str = "") -> Sighting | None:
             # The best shot's estimates, made with the camera's attribute settings (none where it asks for none).
             estimates=FaceAttributes(gender=event.gender, gender_score=event.gender_score, age=event.age, emotion=event.emotion),
         )
+        # An operator's "not this person" on the track while it was open holds for its sighting too.
+        SightingExclusion.objects.bulk_create([SightingExclusion(sighting=kept, person_id=p)
+                                               for p in EventNotPerson.objects.filter(event=event).values_list("person_id", flat=True)])
+        return kept
     except Exception:
         logger.exception("could not keep the sighting of event %s", event.id)
         return None

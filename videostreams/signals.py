@@ -14,11 +14,11 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from enrollment.identity_edits import person_merged
+from enrollment.identity_edits import person_merged, person_unmerged
 from enrollment.models import Person
 from faceapp import broadcast
 
-from .models import Camera, Event, Rule, WebhookDelivery
+from .models import Camera, Event, EventNotPerson, Rule, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,21 @@ def erase_events_of_person(sender, instance: Person, **kwargs):
 
 @receiver(person_merged)
 def events_follow_a_merge(sender, source: Person, target: Person, **kwargs):
-    """Merging people: the merged-away person's events become the kept person's (before the deletion erases them)."""
-    Event.objects.filter(person=source).update(person=target)
+    """Merging people: the merged-away person's events become the kept person's (before the deletion erases them).
+    Returns their ids, which the merge's audit entry keeps for an undo."""
+    ids = [str(i) for i in Event.objects.filter(person=source).values_list("pk", flat=True)]
+    Event.objects.filter(pk__in=ids).update(person=target)
+    # An operator's "not this person" on an event of either holds for the merged person.
+    not_ids = list(EventNotPerson.objects.filter(person=source).exclude(event__not_people__person=target).values_list("pk", flat=True))
+    EventNotPerson.objects.filter(pk__in=not_ids).update(person=target)
+    return {"camera_events": ids, "event_not_person": not_ids}
+
+
+@receiver(person_unmerged)
+def events_follow_an_undone_merge(sender, restored: Person, target: Person, moved: dict, **kwargs):
+    """An undone merge: the events that came with the merged-away person go back to them (those still the kept one's)."""
+    Event.objects.filter(pk__in=moved.get("camera_events", []), person=target).update(person=restored)
+    EventNotPerson.objects.filter(pk__in=moved.get("event_not_person", []), person=target).update(person=restored)
 
 
 @receiver(post_save, sender=Camera)

@@ -9,9 +9,16 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
 
-from faceapp.apikeys.permissions import ReadOrAdminScope
+from enrollment.sighting_serializers import NotPersonRequest
+from faceapp.apikeys.permissions import EnrollScope, ReadOrAdminScope
+from faceapp.audit.log import Actor
+from faceapp.parsers import JSONParser
+from faceapp.schema import errors
 
+from . import corrections
 from .models import Camera, Event, Rule, WebhookDelivery
 from .serializers import CameraSerializer, EventFilter, EventSerializer, FeedFilter, RuleSerializer, WebhookDeliverySerializer
 
@@ -61,6 +68,20 @@ class EventViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path=r"(?P<kind>crop|thumbnail|frame)")
     def image(self, request, pk=None, kind=None):
         return event_image_response(self.get_object(), kind)
+
+    @extend_schema(summary="Not this person: the event (its track) is not who it was named as",
+                   description="Remembered for the track: while the camera still follows it, later decisions do not name "
+                               "the person again; its sighting carries the exclusion. Needs the `enroll` scope; audited.",
+                   request=NotPersonRequest, responses={200: EventSerializer, **errors(400, 404)})
+    @action(detail=True, methods=["post"], url_path="not-person", permission_classes=[EnrollScope],
+            parser_classes=[JSONParser, MultiPartParser, FormParser])
+    def not_person(self, request, pk=None):
+        form = NotPersonRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        event = corrections.not_person(self.get_object(), person=form.validated_data.get("person_id"),
+                                       actor=Actor.from_request(request))
+        return Response(EventSerializer(Event.objects.select_related("camera", "person").get(pk=event.pk),
+                                        context=self.get_serializer_context()).data)
 
 
 class RuleViewSet(viewsets.ModelViewSet):

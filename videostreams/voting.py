@@ -49,6 +49,12 @@ def vote_weight(*, clearance: float, face_size: int, named: bool) -> float:
     return size * (1.0 + 2.0 * min(max(clearance, 0.0), 1.0))
 
 
+def without(votes: list[Vote], excluded: set[str]) -> list[Vote]:
+    """The votes with those for people an operator said the track is not turned into votes for nobody (by size)."""
+    return [Vote(None, v.score, v.face_size, vote_weight(clearance=0.0, face_size=v.face_size, named=False))
+            if v.person_id in excluded else v for v in votes]
+
+
 def tally(votes: list[Vote], *, min_votes: int, current: str | None = None) -> Outcome:
     """The track's name from its votes; `current` is the name it already has (kept unless overtaken)."""
     total = sum(v.weight for v in votes) or 1.0

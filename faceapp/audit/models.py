@@ -28,6 +28,7 @@ class Action(models.TextChoices):
     PERSON_MERGE = "person.merge", "people merged"
     PERSON_SPLIT = "person.split", "faces split off into a new person"
     FACE_MOVE = "face.move", "face moved to another person"
+    EVENT_NOT_PERSON = "event.not_person", "camera event: not this person"
     UNDO = "correction.undo", "correction undone"
 
 

@@ -4,7 +4,7 @@ from django.urls import path
 
 from faceapp.limits import body_limit
 
-from .views import enrol, imports, people, unknowns, video, watchlists, who
+from .views import enrol, identity, imports, people, unknowns, video, watchlists, who
 
 app_name = "ui"
 urlpatterns = [
@@ -16,6 +16,9 @@ urlpatterns = [
     path("people/<uuid:person_id>/add/", people.person_add_faces, name="person-add"),
     path("people/<uuid:person_id>/delete/", people.person_delete, name="person-delete"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/delete/", people.face_delete, name="face-delete"),
+    path("people/<uuid:person_id>/merge/", identity.person_merge, name="person-merge"),
+    path("people/<uuid:person_id>/faces/", identity.person_faces, name="person-faces"),
+    path("corrections/<int:entry_id>/undo/", identity.correction_undo, name="correction-undo"),
     path("faces/<uuid:face_id>/thumbnail.jpg", people.face_thumbnail, name="face-thumbnail"),
     # Enrol, who is this, pending enrolments
     path("enrol/", enrol.enrol, name="enrol"),
@@ -29,6 +32,7 @@ urlpatterns = [
     path("events/", video.event_list, name="events"),
     path("events/live/", video.event_list_live, name="events-live"),
     path("events/<uuid:event_id>/", video.event_detail, name="event"),
+    path("events/<uuid:event_id>/not-person/", video.event_not_person, name="event-not-person"),
     path("events/<uuid:event_id>/<str:kind>.jpg", video.event_image, name="event-image"),
     # Unknown groups, corrections, the search of the past (docs/unknowns.md)
     path("unknowns/", unknowns.unknown_list, name="unknowns"),

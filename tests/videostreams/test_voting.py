@@ -55,3 +55,11 @@ def test_a_named_track_keeps_its_name_until_another_person_overtakes_it():
 def test_the_outcome_is_recorded_as_json():
     data = voting.tally([vote("anna"), vote("anna")], min_votes=2).as_json()
     assert data["winner"] == "anna" and len(data["votes"]) == 2 and {"person", "score", "face_size", "weight"} <= set(data["votes"][0])
+
+
+def test_votes_for_a_person_marked_not_this_person_count_for_nobody():
+    votes = [vote("anna"), vote("anna"), vote("bob")]
+    corrected = voting.without(votes, {"anna"})
+    assert [v.person_id for v in corrected] == [None, None, "bob"]
+    assert corrected[0].weight == voting.vote_weight(clearance=0.0, face_size=100, named=False)
+    assert voting.tally(corrected, min_votes=2, current="anna").person_id != "anna"

@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -29,11 +30,18 @@ class Command(BaseCommand):
         "--det-plot draws the detection error trade-off. Embedding runs on --workers threads; a progress bar shows photos/s. "
         "With --attributes LABELS.csv it measures the face attribute models instead: gender accuracy (overall, and on the half "
         "of the people no crop size was chosen on) with its confusion matrix, age MAE where the labels give ages, and the "
-        "cost per face."
+        "cost per face. With --corrections (no PATH needed) it reports the errors operators corrected in the field instead: "
+        "recognised sightings marked 'not this person' (observed false accepts) and unknown sightings later given to a person "
+        "enrolled before they were seen (observed misses), per camera or API key and in total (enrollment/field_errors.py)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="Folder with one sub-folder of photos per person.")
+        parser.add_argument("path", nargs="?", help="Folder with one sub-folder of photos per person (not needed with --corrections).")
+        parser.add_argument("--corrections", action="store_true",
+                            help="Report the operators' corrections as measured errors in the field (from the database; "
+                                 "no photos needed): observed false accepts and misses per source, with their shares.")
+        parser.add_argument("--since", type=int, metavar="DAYS", default=None,
+                            help="With --corrections: only the sightings of the last DAYS days (default: every kept sighting).")
         parser.add_argument(
             "--threshold",
             type=float,
@@ -72,7 +80,12 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="With --attributes: at most this many photos.")
 
     def handle(self, *args, path, threshold=None, seed=0, sweep=False, plot=None, workers=1, batch_size=32, verbosity=1,
-               calibrate=False, det_plot=None, attributes=None, attribute_models="", confusion_plot=None, limit=None, **options):
+               calibrate=False, det_plot=None, attributes=None, attribute_models="", confusion_plot=None, limit=None,
+               corrections=False, since=None, **options):
+        if corrections:
+            return self._corrections(since)
+        if not path:
+            raise CommandError("Give the folder of photos (PATH), or --corrections.")
         root = Path(path)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
@@ -205,6 +218,32 @@ class Command(BaseCommand):
             w(f"plot: {plot}")
 
 
+    def _corrections(self, since_days):
+        from django.utils import timezone
+
+        from enrollment.field_errors import field_errors
+
+        if since_days is not None and since_days < 1:
+            raise CommandError("--since must be at least 1 day.")
+        since = timezone.now() - dt.timedelta(days=since_days) if since_days else None
+        figures = field_errors(since=since)
+        window = f"seen since {since:%Y-%m-%d %H:%M} UTC" if since else "all kept sightings"
+        self.stdout.write(f"Errors observed in the field: operators' corrections ({window})")
+        header = f"{'source':<32} {'recognised':>10} {'not this person':>15} {'share':>8} {'unknown':>8} {'given to a person':>17} {'share':>8}"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for f in [*figures.places, figures.total]:
+            if f is figures.total:
+                self.stdout.write("-" * len(header))
+            self.stdout.write(f"{f.place[:32]:<32} {f.recognised:>10} {f.false_accepts:>15} {_share(f.false_accept_share):>8} "
+                              f"{f.unknown:>8} {f.misses:>17} {_share(f.miss_share):>8}")
+        self.stdout.write(
+            f"Observed false accepts: {figures.total.false_accepts} of {figures.total.recognised} recognised sightings "
+            f"({_share(figures.total.false_accept_share)}). Observed misses: {figures.total.misses} of {figures.total.unknown} "
+            f"unknown sightings ({_share(figures.total.miss_share)}), from {figures.groups_given_to_people} unknown group(s) "
+            f"given to a person enrolled before; {figures.groups_enrolled} group(s) enrolled as new people (not misses). "
+            "Lower bounds: only what operators noticed and corrected (undone corrections excluded).")
+
     def _attributes(self, root: Path, labels_path: Path, names: str, confusion_plot, limit):
         from recognition import attribute_evaluation, attribute_models
         from recognition import attributes as face_attributes
@@ -244,6 +283,10 @@ class Command(BaseCommand):
         if confusion_plot and results:
             attribute_evaluation.plot_confusion(results, Path(confusion_plot))
             self.stdout.write(f"confusion matrices: {confusion_plot}")
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
 
 
 def _row(label: str, value: float, note: str) -> str:

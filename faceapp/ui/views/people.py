@@ -6,11 +6,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 
-from enrollment import people
+from enrollment import people, undo
 from recognition.exceptions import FaceAppError
 
 from .. import services as ui
 from ..access import actor, staff_required
+from .identity import person_edit_forms
 from ..forms import PEOPLE_SORTS, AddFacesForm, PeopleFilter, PersonForm, PhotosForm
 
 PAGE_SIZE = 48
@@ -47,7 +48,8 @@ def person_detail(request, person_id):
                 messages.success(request, "Saved.")
                 return redirect("ui:person", person_id=person.id)
     context = {"person": person, "faces": people.faces_of(person), "edit": edit, "photos": PhotosForm(),
-               "sightings": person.sightings.order_by("-seen_at")[:TIMELINE_SIGHTINGS]}
+               "sightings": person.sightings.order_by("-seen_at")[:TIMELINE_SIGHTINGS],
+               "edits": undo.undoable_edits_of_person(person.id), **person_edit_forms(person)}
     return render(request, "ui/person_detail.html", context, status=400 if request.method == "POST" else 200)
 
 
@@ -63,7 +65,8 @@ def person_add_faces(request, person_id):
     if request.method == "POST" and request.POST.get("action") == "examine":
         upload = PhotosForm(request.POST, request.FILES)
         if not upload.is_valid():
-            context = {"person": person, "faces": people.faces_of(person), "edit": PersonForm(), "photos": upload}
+            context = {"person": person, "faces": people.faces_of(person), "edit": PersonForm(), "photos": upload,
+                       **person_edit_forms(person)}
             return render(request, "ui/person_detail.html", context, status=400)
         photos = ui.examine_photos(upload.cleaned_data["photos"], person=person)
         shown = [f.req_id for p in photos for f in p.faces]

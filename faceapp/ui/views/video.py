@@ -10,15 +10,17 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from enrollment import services as enrolment
 from enrollment.models import Person
 from faceapp.queue import queue_depth
-from videostreams import cameras, stats
+from recognition.exceptions import FaceAppError
+from videostreams import cameras, corrections, stats
 from videostreams.models import Camera, Event, Rule
 from videostreams.views import event_image_response
 
-from ..access import browser_zone, staff_required
+from ..access import actor, browser_zone, staff_required
 from ..previews import box_percent
 from ..video_forms import CameraForm, EventFilter, RuleForm
 
@@ -175,6 +177,21 @@ def event_detail(request, event_id):
     event = get_object_or_404(Event.objects.select_related("camera", "person"), pk=event_id)
     box = box_percent(event.box, event.frame_width, event.frame_height) if event.frame_width and event.box else None
     return render(request, "ui/event_detail.html", {"event": event, "box": box})
+
+
+@staff_required
+@require_POST
+def event_not_person(request, event_id):
+    """"Not this person" on an event, also while the camera still follows its track (videostreams.corrections)."""
+    event = get_object_or_404(Event.objects.select_related("person"), pk=event_id)
+    name = event.person.name if event.person else ""
+    try:
+        corrections.not_person(event, actor=actor(request))
+    except FaceAppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Remembered: this face is not {name}; the camera will not name it {name} again.")
+    return redirect("ui:event", event_id=event.id)
 
 
 @staff_required

@@ -165,3 +165,18 @@ def test_events_live_fragment_and_an_events_frame_crop_and_box(operator, scene):
 def test_a_new_camera_form_starts_with_the_models_defaults(operator, db):
     page = operator.get(reverse("ui:camera-new")).content.decode()
     assert 'name="sample_fps" value="5.0"' in page and 'name="min_face_size" value="40"' in page and 'name="min_quality" value="0.3"' in page
+
+
+def test_not_this_person_on_an_open_event_is_remembered_for_its_track(operator, scene):
+    from faceapp.audit.models import AuditEntry
+    from videostreams.models import EventNotPerson
+
+    live = make_event(scene["door"], person=scene["bob"], closed=False)
+    page = operator.get(reverse("ui:event", args=[live.id])).content.decode()
+    assert 'id="event-not-person"' in page and "Not Bob Jones" in page
+    response = operator.post(reverse("ui:event-not-person", args=[live.id]), follow=True)
+    assert "not Bob Jones; the camera will not name it Bob Jones again" in response.content.decode()
+    assert Event.objects.get(pk=live.pk).person_id is None
+    assert EventNotPerson.objects.filter(event=live, person=scene["bob"]).exists()
+    assert AuditEntry.objects.filter(action="event.not_person", username="operator").exists()
+    assert 'id="event-not-person"' not in response.content.decode()
