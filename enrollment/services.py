@@ -42,7 +42,7 @@ from recognition.exceptions import (
 from recognition import liveness as face_liveness
 from recognition.types import Face as DetectedFace
 
-from . import decision, duplicates, gallery, identification
+from . import decision, duplicates, faultpoints, gallery, identification
 from .models import Face, PendingEnrollment, Person
 
 logger = logging.getLogger(__name__)
@@ -500,6 +500,7 @@ def _create_face(person: Person, sample: FaceSample, written: list[str], journal
         suffix = _image_suffix(sample.source_image)
         _save_file(face.source_image, f"{face.id}{suffix}", sample.source_image, written, journal)
     face.save()
+    faultpoints.reached("face.row_written")
     return face
 
 
@@ -517,6 +518,7 @@ def _save_file(field_file, filename: str, data: bytes, written: list[str], journ
                 field_file.storage.delete(intended)
         raise
     written.append(field_file.name)
+    faultpoints.reached("media.file_written")
 
 
 @contextlib.contextmanager
