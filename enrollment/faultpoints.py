@@ -6,7 +6,9 @@ outside can hit reliably. Two settings, read from the environment once and never
 mode refuses them):
 
     FACEAPP_TEST_STEP_LOG=<file>     every step passed is appended to the file as "<n> <name>" (a clean run tells the
-                                     test how many steps there are and what each one is)
+                                     test how many steps there are and what each one is); with a log, steps are
+                                     numbered across every process writing to it, so a task retried by a new worker
+                                     process after the kill goes on counting and is not killed at the same step again
     FACEAPP_TEST_KILL_AT_STEP=<n>    the process SIGKILLs itself at the n-th step it passes (counted from 1)
     FACEAPP_TEST_KILL_SIGNAL=SIGINT  ...or sends itself that signal instead (a Ctrl-C landing at an exact step)
 
@@ -14,6 +16,7 @@ Unset, `reached()` costs two attribute reads.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import threading
@@ -31,10 +34,14 @@ def reached(name: str) -> None:
     if not kill_at and not log:
         return
     with _lock:
-        _passed += 1
-        number = _passed
         if log:
-            with open(log, "a", encoding="utf-8") as handle:
+            with open(log, "a+", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # released when closed
+                handle.seek(0)
+                number = sum(1 for _ in handle) + 1
                 handle.write(f"{number} {name}\n")
+        else:
+            _passed += 1
+            number = _passed
         if number == kill_at:
             os.kill(os.getpid(), getattr(signal, settings.FACEAPP_TEST_KILL_SIGNAL))

@@ -312,6 +312,7 @@ def import_entries(
         except BaseException:
             _unlock()
             raise
+        faultpoints.reached("import.started")
     executor = ThreadPoolExecutor(options.workers, thread_name_prefix="import")
     run = _Run(options, summary, journal, executor)
     try:

@@ -158,8 +158,8 @@ def test_ctrl_c_stops_after_the_current_batch_with_a_summary(models_ready, tmp_p
     assert_files_match_rows(media_in_tmp)
 
 
-# The first photo's steps: three files written, its row, then "stored".
-FIRST_PHOTO_STORED = 5
+# The import's start, then the first photo's steps: three files written, its row, then "stored".
+FIRST_PHOTO_STORED = 6
 
 
 @pytest.mark.django_db
