@@ -107,7 +107,10 @@ def test_a_task_worker_killed_mid_import_leaves_the_task_to_be_retried_and_done_
     names = [line.split(" ", 1)[1] for line in steps.read_text().splitlines()]
     # The worker died where it was meant to, mid-task: a batch committed before, a photo of this batch stored.
     assert names[KILL_AT_STEP - 1] == "media.file_written", names
-    assert "import.batch_done" in names[:KILL_AT_STEP] and names[KILL_AT_STEP - 2::-1].index("import.photo_stored") < 5
+    before_kill = names[: KILL_AT_STEP - 1]
+    assert "import.batch_done" in before_kill, names
+    this_batch = before_kill[len(before_kill) - before_kill[::-1].index("import.batch_done"):]
+    assert "import.photo_stored" in this_batch, names
     # A new worker ran the task again (a second "import.started"), once the broker's lease on it had run out.
     assert names.count("import.started") == 2, names
     assert "reincarnated worker" in log.read_text()  # the cluster replaced the dead worker process
