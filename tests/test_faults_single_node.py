@@ -73,7 +73,7 @@ QUEUE_RETRY_SECONDS = 45  # a task not acknowledged by then is given again (must
 IMPORTABLE, PEOPLE_WITH_A_FACE = 9, 4  # the committed people set (tests/conftest.py)
 # The step of the import (enrollment/faultpoints.py) the worker dies at: a file of the second batch's second stored
 # photo, after a first batch was committed and with the first photo of this batch written but not committed.
-KILL_AT_STEP = 19
+KILL_AT_STEP = 24
 IMPORT_TASK = "enrollment.tasks.run_import"
 
 
