@@ -43,7 +43,7 @@ from recognition import batch as recognition_batch
 from recognition.exceptions import EmailTaken, EmptyImage, ExternalIdTaken, ImageTooLarge, InvalidImage
 from recognition.types import Quality
 
-from . import services
+from . import faultpoints, services
 from .validators import validate_birthdate
 from .models import Face, Person, Watchlist
 
@@ -312,6 +312,7 @@ def import_entries(
         except BaseException:
             _unlock()
             raise
+        faultpoints.reached("import.started")
     executor = ThreadPoolExecutor(options.workers, thread_name_prefix="import")
     run = _Run(options, summary, journal, executor)
     try:
@@ -479,6 +480,7 @@ class _Run:
                     else:
                         self.people.keep_uncommitted()
                         done.append((entry, digest))
+                        faultpoints.reached("import.photo_stored")  # its files and row written, the batch not committed
         except BaseException as exc:
             self.journal.rolled_back()
             self.people.forget_batch()
@@ -487,8 +489,10 @@ class _Run:
             for entry, _ in done:
                 self.summary.record(entry, "error", f"the batch's transaction failed: {type(exc).__name__}: {exc}")
             return
+        faultpoints.reached("import.batch_committed")  # the rows are in, the journal still lists the files
         self.journal.committed()
         self.people.commit_batch()
+        faultpoints.reached("import.batch_done")
         for entry, _ in done:
             self.summary.record(entry, "imported")
         self.summary.people_created = self.people.created

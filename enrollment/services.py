@@ -44,6 +44,7 @@ from recognition.types import Face as DetectedFace
 
 from . import decision, duplicates, estimates, gallery, identification
 from .models import Face, PendingEnrollment, Person
+from . import faultpoints  # test-only kill points (enrollment/faultpoints.py)
 
 logger = logging.getLogger(__name__)
 
@@ -511,6 +512,7 @@ def _create_face(person: Person, sample: FaceSample, written: list[str], journal
         suffix = _image_suffix(sample.source_image)
         _save_file(face.source_image, f"{face.id}{suffix}", sample.source_image, written, journal)
     face.save()
+    faultpoints.reached("face.row_written")
     return face
 
 
@@ -528,6 +530,7 @@ def _save_file(field_file, filename: str, data: bytes, written: list[str], journ
                 field_file.storage.delete(intended)
         raise
     written.append(field_file.name)
+    faultpoints.reached("media.file_written")
 
 
 @contextlib.contextmanager

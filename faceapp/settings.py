@@ -390,6 +390,16 @@ Q_CLUSTER = {
         "faceapp-imports": {"timeout": FACEAPP_IMPORT_TIMEOUT_SECONDS, "retry": FACEAPP_IMPORT_TIMEOUT_SECONDS + 600},
     },
 }
+
+# --- Test-only fault injection (enrollment/faultpoints.py): the kill tests make a process SIGKILL itself at the Nth
+# step of an import, to land a kill at an exact point (between a file's write and its row's commit). Never set in a
+# deployment: production mode refuses them.
+FACEAPP_TEST_KILL_AT_STEP = env_int("FACEAPP_TEST_KILL_AT_STEP", 0)  # 0: off
+FACEAPP_TEST_KILL_SIGNAL = env_str("FACEAPP_TEST_KILL_SIGNAL", "SIGKILL")  # or SIGINT: a Ctrl-C at that exact step
+FACEAPP_TEST_STEP_LOG = env_str("FACEAPP_TEST_STEP_LOG", "")  # a file each step passed is appended to ("" : off)
+if PRODUCTION and (FACEAPP_TEST_KILL_AT_STEP or FACEAPP_TEST_STEP_LOG):
+    raise ValueError("FACEAPP_TEST_KILL_AT_STEP / FACEAPP_TEST_STEP_LOG are for tests only; unset them in production")
+
 if FACEAPP_REDIS_URL:
     Q_CLUSTER["broker_class"] = "faceapp.redis_broker.ReliableRedis"
     Q_CLUSTER["redis"] = FACEAPP_REDIS_URL

@@ -33,7 +33,7 @@ class FrameQueue:
             if dropped:
                 self._dropped[camera_id] += 1
             queue.append(item)  # a full deque with maxlen discards from the other end
-            self._ready.notify()
+            self._ready.notify_all()  # the consumer and any wait_for_put()
             return not dropped
 
     def get_batch(self, max_items: int, timeout: float | None = None) -> list:
@@ -49,6 +49,11 @@ class FrameQueue:
                 if queue:
                     batch.append(queue.popleft())
             return batch
+
+    def wait_for_put(self, timeout: float | None = None) -> bool:
+        """Block until the next put() (any camera) or the timeout → whether one came (tests and monitors)."""
+        with self._ready:
+            return self._ready.wait(timeout)
 
     def remove(self, camera_id) -> None:
         with self._ready:

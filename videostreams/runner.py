@@ -95,6 +95,7 @@ class Runner:
         self._rates: dict[object, tuple[float, int, int]] = {}  # camera → (time, frames, faces) at last status
         self._processing_thread: threading.Thread | None = None
         self.processing_errors = 0
+        self.refreshes = 0  # refreshes completed by run_forever: what a test waits on instead of sleeping
         self.started_at = timezone.now()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class Runner:
             while not self._stop.is_set():
                 try:
                     self.refresh()
+                    self.refreshes += 1
                 except Exception:
                     logger.exception("camera refresh failed; retrying")
                     close_old_connections()

@@ -45,26 +45,15 @@ def models_loaded(models_ready):
     pipeline.analyse_bytes(read_bytes("samples", "obama.jpg"))
 
 
-def start_import(media: Path, *args) -> subprocess.Popen:
+def start_import(media: Path, *args, **env: str) -> subprocess.Popen:
+    """The import in another process; `env` sets test-only fault points (enrollment/faultpoints.py)."""
     return subprocess.Popen(
         [sys.executable, "-c", RUNNER, str(ROOT), connection.settings_dict["NAME"], str(media), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "FACEAPP_ORT_THREADS": "1"},
+        env={**os.environ, "FACEAPP_ORT_THREADS": "1", **env},
     )
-
-
-def wait_for_faces(process: subprocess.Popen, timeout: float = 120) -> int:
-    """Poll until the running import has committed some faces (but not all) → how many."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        count = Face.objects.count()
-        if count:
-            return count
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.05)
-    raise AssertionError("the import stored nothing in time")
 
 
 def state() -> set[tuple[str, str]]:
@@ -72,45 +61,105 @@ def state() -> set[tuple[str, str]]:
     return set(Face.objects.values_list("person__name", "source_sha256"))
 
 
+def media_files(media: Path) -> set[str]:
+    return {str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()}
+
+
 def assert_files_match_rows(media: Path) -> None:
-    on_disk = {str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()}
+    on_disk = media_files(media)
     in_rows = {n for f in Face.objects.all() for n in (f.crop.name, f.thumbnail.name, f.source_image.name)}
     assert on_disk == in_rows, (on_disk - in_rows, in_rows - on_disk)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_import_killed_mid_run_resumes_to_the_state_of_a_clean_import(models_loaded, tmp_path, media_in_tmp):
-    photos = people_folder(tmp_path / "photos")
-    process = start_import(media_in_tmp, str(photos), "--batch-size", "3", "--workers", "1", "--report", str(tmp_path / "r1.csv"))
-    stored_before_kill = wait_for_faces(process)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert stored_before_kill < IMPORTABLE
+def wait_for_import_lock_released(timeout: float = 120) -> None:
+    """A killed import's database session ends a moment after the process (the server notices the closed socket);
+    wait for its advisory lock to go, so the next import is not refused with "another import is running"."""
+    from enrollment.importing import _IMPORT_LOCK_ID
 
-    call_command("import_faces", str(photos), "--batch-size", "4", "--report", str(tmp_path / "r2.csv"), stdout=open(os.devnull, "w"))
-    resumed = state()
-    assert len(resumed) == Face.objects.count() == IMPORTABLE  # each photo once
-    assert Person.objects.count() == PEOPLE_WITH_A_FACE  # nobody twice
-    assert_files_match_rows(media_in_tmp)  # the killed batch left no file without a row, no row without files
+    deadline = time.monotonic() + timeout  # a safety net only: the server ends the session within milliseconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted",
+                           [_IMPORT_LOCK_ID & 0xFFFFFFFF])
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the killed import's lock was never released")
 
+
+def forget_everything(media: Path) -> None:
     Face.objects.all().delete()
     Person.objects.all().delete()
-    shutil.rmtree(media_in_tmp)
-    call_command("import_faces", str(photos), "--report", str(tmp_path / "r3.csv"), stdout=open(os.devnull, "w"))
-    assert state() == resumed
+    shutil.rmtree(media, ignore_errors=True)
+
+
+# Which kill points: seeded, so a failure can be replayed (FACEAPP_TEST_SEED=<the seed in the failure message>).
+SEED = int(os.environ.get("FACEAPP_TEST_SEED", "16"))
+
+
+def kill_points(steps: list[str], rng) -> list[int]:
+    """Steps (numbered from 1) to kill the import at: two anywhere, one just after a file is written inside a batch
+    (its row and batch not yet committed), and one after a batch's commit but before its journal is cleared."""
+    numbered = list(enumerate(steps, start=1))
+    anywhere = rng.sample(range(1, len(steps) + 1), 2)
+    file_written = rng.choice([n for n, name in numbered if name == "media.file_written"])
+    committed = rng.choice([n for n, name in numbered if name == "import.batch_committed"])
+    return sorted({*anywhere, file_written, committed})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_killed_at_random_points_resumes_to_exactly_the_state_of_a_clean_import(models_loaded, tmp_path, media_in_tmp):
+    import random
+
+    photos = people_folder(tmp_path / "photos")
+    args = (str(photos), "--batch-size", "3", "--workers", "1")
+    # One clean run, in a process like the killed ones, listing every step it passes.
+    step_log = tmp_path / "steps.txt"
+    clean_run = start_import(media_in_tmp, *args, "--report", str(tmp_path / "clean.csv"), FACEAPP_TEST_STEP_LOG=str(step_log))
+    out, err = clean_run.communicate(timeout=600)
+    assert clean_run.returncode == 0, err
+    clean, clean_files = state(), media_files(media_in_tmp)
+    assert len(clean) == Face.objects.count() == IMPORTABLE and Person.objects.count() == PEOPLE_WITH_A_FACE
+    assert len(clean_files) == 3 * IMPORTABLE  # crop, thumbnail and original of each face
+    assert_files_match_rows(media_in_tmp)
+    steps = [line.split(" ", 1)[1] for line in step_log.read_text().splitlines()]
+    assert steps.count("import.batch_committed") >= 3 and steps.count("media.file_written") == len(clean_files)
+
+    rng = random.Random(SEED)
+    for step in kill_points(steps, rng):
+        where = f"seed {SEED}, killed at step {step} of {len(steps)} ({steps[step - 1]})"
+        forget_everything(media_in_tmp)
+        killed = start_import(media_in_tmp, *args, "--report", str(tmp_path / "killed.csv"), FACEAPP_TEST_KILL_AT_STEP=str(step))
+        killed.communicate(timeout=600)
+        assert killed.returncode == -signal.SIGKILL, where  # it died exactly there, mid-import
+        wait_for_import_lock_released()
+
+        call_command("import_faces", str(photos), "--batch-size", "4", "--report", str(tmp_path / "resumed.csv"),
+                     stdout=open(os.devnull, "w"))
+        assert state() == clean, where  # each photo once, to the same person
+        assert Face.objects.count() == IMPORTABLE and Person.objects.count() == PEOPLE_WITH_A_FACE, where  # nobody twice
+        assert len(media_files(media_in_tmp)) == len(clean_files), where
+        assert_files_match_rows(media_in_tmp)  # the killed batch left no file without a row, no row without files
 
 
 @pytest.mark.django_db(transaction=True)
 def test_ctrl_c_stops_after_the_current_batch_with_a_summary(models_ready, tmp_path, media_in_tmp):
     photos = people_folder(tmp_path / "photos")
-    process = start_import(media_in_tmp, str(photos), "--batch-size", "2", "--workers", "1", "--report", str(tmp_path / "r.csv"))
-    wait_for_faces(process)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    # The Ctrl-C lands at an exact point, just after the first photo of the first batch is stored (not when a poll
+    # happens to see the first faces, which a fast import could outrun).
+    process = start_import(media_in_tmp, str(photos), "--batch-size", "2", "--workers", "1", "--report", str(tmp_path / "r.csv"),
+                           FACEAPP_TEST_STEP_LOG=str(tmp_path / "steps.txt"), FACEAPP_TEST_KILL_SIGNAL="SIGINT",
+                           FACEAPP_TEST_KILL_AT_STEP=str(FIRST_PHOTO_STORED))
+    out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
+    assert (tmp_path / "steps.txt").read_text().splitlines()[FIRST_PHOTO_STORED - 1] == f"{FIRST_PHOTO_STORED} import.photo_stored"
     assert "stopped by Ctrl-C" in out and "Run the same command again" in out
     assert 0 < Face.objects.count() < IMPORTABLE
     assert_files_match_rows(media_in_tmp)
+
+
+# The import's start, then the first photo's steps: three files written, its row, then "stored".
+FIRST_PHOTO_STORED = 6
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
@@ -118,7 +119,8 @@ def test_a_failing_webhook_is_retried_with_backoff_and_logged(obama, settings, s
         last_seen=dt.datetime(2026, 11, 26, 10, 0, 2, tzinfo=dt.timezone.utc),
         person=obama, similarity=0.7, matched=True, quality=0.8, crop="events/crops/x.jpg", thumbnail="events/thumbs/x.jpg",
     )
-    with Receiver(fail_first=2) as receiver:
+    # The clock is frozen: the back-off is measured exactly (not within a margin a slow machine could overrun).
+    with Receiver(fail_first=2) as receiver, time_machine.travel("2026-11-26 10:00:05+00:00", tick=False):
         rule = Rule.objects.create(name="all", trigger=Rule.Trigger.ANY, webhook_url=receiver.url, webhook_secret=SECRET)
         from videostreams import rules
 
@@ -127,7 +129,7 @@ def test_a_failing_webhook_is_retried_with_backoff_and_logged(obama, settings, s
         assert delivery.status == "pending" and delivery.attempts == 1 and delivery.response_status == 500
         assert delivery.last_error == "HTTP 500"
         first_delay = (delivery.next_attempt_at - delivery.created_at).total_seconds()
-        assert 29 <= first_delay <= 31
+        assert first_delay == 30
         retry = Schedule.objects.get(func="videostreams.tasks.deliver_webhook")
         assert str(delivery.id) in retry.args
         assert retry.next_run == delivery.next_attempt_at
@@ -135,7 +137,7 @@ def test_a_failing_webhook_is_retried_with_backoff_and_logged(obama, settings, s
         assert tasks.deliver_webhook(str(delivery.id)) == "pending"
         delivery.refresh_from_db()
         assert delivery.attempts == 2
-        assert 59 <= (delivery.next_attempt_at - delivery.created_at).total_seconds() <= 62  # doubled
+        assert (delivery.next_attempt_at - delivery.created_at).total_seconds() == 60  # doubled
 
         assert tasks.deliver_webhook(str(delivery.id)) == "delivered"
         assert tasks.deliver_webhook(str(delivery.id)) == "delivered"  # a stray retry does not post again
