@@ -93,5 +93,8 @@ def nearest_rows(queryset, vector, *, embedding_model: str, fields: tuple[str, .
             found = list(rows)
             if len(found) == limit:
                 return sorted(found, key=lambda row: row[-1])
+        # Every row by a sequential scan (whatever the session's planner settings say: with both scans off the
+        # planner would take the index again).
         cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = on")
         return sorted(rows.all(), key=lambda row: row[-1])
