@@ -34,7 +34,7 @@ from _common import DATA, ROOT, scratch_databases
 
 def embed_photos(model: str, max_photos: int | None) -> list[tuple[str, object, bytes]]:
     """[(person, vector, crop JPEG)] of lfw-dev's photos with a face, largest face each (cached per model)."""
-    from enrollment.services import encode_jpeg
+    from enrollment.images import encode_jpeg
     from recognition import pipeline
 
     cache = ROOT / "var" / "bench" / f"unknowns-lfw-dev-{model.replace(':', '-')}.pkl"

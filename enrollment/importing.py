@@ -12,7 +12,7 @@ database (a PostgreSQL advisory lock); a dry run takes no lock and stores nothin
 
 Idempotent and resumable: a photo whose bytes are already stored is skipped before it is decoded, so a
 re-run after a crash or Ctrl-C only does the missing work. A kill loses at most the batch in flight:
-its rows roll back, and the files it had written are listed in a `services.FileJournal` that the next
+its rows roll back, and the files it had written are listed in a `file_journal.FileJournal` that the next
 run deletes. A failure on one photo (unreadable, no face, a conflict, any exception) is recorded and
 the import goes on; a failed batch transaction is recorded for each of its photos.
 
@@ -23,7 +23,6 @@ homonym is not merged with someone else's record.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -35,8 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import DatabaseError, connection, transaction
 
 from recognition import batch as recognition_batch
@@ -44,10 +41,16 @@ from recognition.exceptions import EmailTaken, EmptyImage, ExternalIdTaken, Imag
 from recognition.types import Quality
 
 from . import faultpoints, services
-from .validators import validate_birthdate
-from .models import Face, Person, Watchlist
+from .file_journal import FileJournal
+from .import_people import ImportPeople
+from .import_sources import Entry, entries_from_folder, entries_from_manifest
+from .models import Face, Person
 
 logger = logging.getLogger(__name__)
+
+# What an import reads (enrollment.import_sources), part of this module's interface for its callers.
+__all__ = ["Entry", "entries_from_folder", "entries_from_manifest", "ImportOptions", "ImportSummary", "ImportRunning",
+           "NotImported", "import_entries", "parse_min_quality", "quality_problem", "write_report", "journal_dir"]
 
 # Outcomes of a photo, in the order the summary lists them. Every one but "imported" goes in the report.
 REASONS = ("imported", "duplicate", "no_face", "several_faces", "unreadable", "low_quality", "bad_row", "conflict", "error")
@@ -66,119 +69,6 @@ _IMPORT_LOCK_ID = 0x6661636502
 
 class ImportRunning(RuntimeError):
     """Another import is storing faces in this database right now."""
-
-
-# --- Sources -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One photo to import and whose it is."""
-
-    path: Path
-    name: str
-    email: str | None = None
-    birthdate: dt.date | None = None
-    external_id: str | None = None
-    watchlists: tuple[str, ...] = ()
-    line: int | None = None  # the manifest line it came from
-    problem: str | None = None  # why this row cannot be imported at all (a bad manifest row)
-
-
-def entries_from_folder(root: Path) -> list[Entry]:
-    """Sub-folder per person (underscores in its name become spaces), every file in it a photo.
-
-    Files directly in `root` belong to nobody and come back as bad rows. Hidden files are ignored.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder")
-    entries = []
-    for path in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
-        if path.is_file():
-            entries.append(Entry(path=path, name="", problem="not in a person's folder"))
-        elif path.is_dir():
-            name = " ".join(path.name.replace("_", " ").split())
-            entries += [Entry(path=f, name=name) for f in sorted(path.iterdir()) if f.is_file() and not f.name.startswith(".")]
-    return entries
-
-
-_COLUMN_NAMES = {
-    "path": ("image", "image_path", "path", "file", "photo", "filename"),
-    "name": ("name", "full_name"),
-    "email": ("email", "e_mail"),
-    "birthdate": ("birthdate", "birth_date", "date_of_birth", "dob"),
-    "external_id": ("external_id", "externalid", "employee_id"),
-    "watchlists": ("watchlists", "watchlist"),
-}
-_POSITIONAL = ("path", "name", "email", "birthdate", "external_id", "watchlists")
-
-
-def entries_from_manifest(manifest: Path) -> list[Entry]:
-    """A CSV file: image path (relative to the manifest's folder, or absolute), name, and optionally
-    email, birthdate (YYYY-MM-DD), external id, watchlists (separated by ';' or '|').
-
-    A header row naming the columns (e.g. `image,name,email,birthdate,external_id,watchlists`) lets them
-    come in any order; without one they are taken in that order. Blank lines and lines starting with
-    '#' are skipped. A row that cannot be imported comes back with its `problem`.
-    """
-    manifest = Path(manifest)
-    base = manifest.resolve().parent
-    with open(manifest, newline="", encoding="utf-8-sig") as handle:
-        rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1)]
-    rows = [(n, [c.strip() for c in r]) for n, r in rows if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
-    columns = list(_POSITIONAL)
-    if rows and _header(rows[0][1]) is not None:
-        columns = _header(rows[0][1])
-        rows = rows[1:]
-    entries = []
-    for number, row in rows:
-        values = {column: (row[i] if i < len(row) else "") for i, column in enumerate(columns) if column}
-        entries.append(_entry_from_row(values, base, number))
-    return entries
-
-
-def _header(cells: list[str]) -> list[str | None] | None:
-    lookup = {alias: column for column, aliases in _COLUMN_NAMES.items() for alias in aliases}
-    columns = [lookup.get("_".join(c.lower().replace("-", " ").split())) for c in cells]
-    return columns if "path" in columns and "name" in columns else None
-
-
-def _entry_from_row(values: dict[str, str], base: Path, number: int) -> Entry:
-    raw_path, name = values.get("path", ""), " ".join(values.get("name", "").split())
-    path = (base / raw_path) if raw_path else base
-    problems = []
-    if not raw_path:
-        problems.append("no image path")
-    if not name:
-        problems.append("no name")
-    email = values.get("email") or None
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            problems.append(f"bad email {email!r}")
-    birthdate = None
-    if values.get("birthdate"):
-        try:
-            birthdate = dt.date.fromisoformat(values["birthdate"])
-            validate_birthdate(birthdate)
-        except ValueError:
-            problems.append(f"bad birthdate {values['birthdate']!r} (use YYYY-MM-DD)")
-        except ValidationError:
-            birthdate = None
-            problems.append(f"bad birthdate {values['birthdate']!r} (from 1800-01-01 to today)")
-    watchlists = tuple(w.strip() for w in values.get("watchlists", "").replace("|", ";").split(";") if w.strip())
-    return Entry(
-        path=path,
-        name=name,
-        email=email,
-        birthdate=birthdate,
-        external_id=values.get("external_id") or None,
-        watchlists=watchlists,
-        line=number,
-        problem="; ".join(problems) or None,
-    )
 
 
 # --- Options and results -----------------------------------------------------------------------
@@ -307,8 +197,8 @@ def import_entries(
     if not options.dry_run:
         _lock()
         try:
-            summary.files_recovered = services.FileJournal.recover(journal_dir())
-            journal = services.FileJournal(journal_dir())
+            summary.files_recovered = FileJournal.recover(journal_dir())
+            journal = FileJournal(journal_dir())
         except BaseException:
             _unlock()
             raise
@@ -372,13 +262,13 @@ class _Prepared:
 
 
 class _Run:
-    def __init__(self, options: ImportOptions, summary: ImportSummary, journal: services.FileJournal | None, executor):
+    def __init__(self, options: ImportOptions, summary: ImportSummary, journal: FileJournal | None, executor):
         self.options = options
         self.summary = summary
         self.journal = journal
         self.executor = executor
         self.claimed: dict[str, Entry] = {}  # content hash → the first entry sent on with it in this run
-        self.people = _People(options)
+        self.people = ImportPeople(options)
 
     def prepare(self, entries: list[Entry]) -> _Prepared:
         """Read and hash a batch, drop what is stored already, and hand the rest to the workers."""
@@ -496,106 +386,6 @@ class _Run:
         for entry, _ in done:
             self.summary.record(entry, "imported")
         self.summary.people_created = self.people.created
-
-
-class _People:
-    """Finds or creates the person of each entry: external id, then email, then name (among imported people)."""
-
-    def __init__(self, options: ImportOptions):
-        self.options = options
-        self.cache: dict[tuple, Person] = {}  # committed
-        self.batch_cache: dict[tuple, Person] = {}  # in the open batch transaction
-        self.uncommitted: dict[tuple, Person] = {}  # in the open photo savepoint
-        self.created = 0
-        self.batch_created = 0
-        self.uncommitted_created = 0
-        self.watchlists: dict[str, Watchlist] = {}
-        self.dry_run_keys: set[tuple] = set()
-
-    @staticmethod
-    def _keys(entry: Entry) -> list[tuple]:
-        keys = []
-        if entry.external_id:
-            keys.append(("external_id", entry.external_id))
-        email = services.normalise_email(entry.email)
-        if email:
-            keys.append(("email", email))
-        keys.append(("name", entry.name.casefold()))
-        return keys
-
-    def _cached(self, key):
-        return self.uncommitted.get(key) or self.batch_cache.get(key) or self.cache.get(key)
-
-    def _lookup(self, key) -> Person | None:
-        kind, value = key
-        if kind == "external_id":
-            return Person.objects.filter(external_id=value).first()
-        if kind == "email":
-            return Person.objects.filter(email=value).first()
-        return Person.objects.filter(name__iexact=value, metadata__has_key="imported_from").order_by("created_at").first()
-
-    @staticmethod
-    def _compatible(person: Person | None, entry: Entry) -> bool:
-        """A person found by a weaker key must not contradict a stronger one the entry gives."""
-        if person is None:
-            return False
-        email = services.normalise_email(entry.email)
-        return (not entry.external_id or person.external_id in (None, entry.external_id)) and (
-            not email or person.email in (None, email)
-        )
-
-    def resolve(self, entry: Entry, *, dry_run: bool = False) -> Person | None:
-        keys = self._keys(entry)
-        if dry_run:
-            known = any(k in self.dry_run_keys for k in keys) or any(self._compatible(self._lookup(k), entry) for k in keys)
-            self.created += not known
-            self.dry_run_keys.update(keys)
-            return None
-        person = next((p for p in (self._cached(k) or self._lookup(k) for k in keys) if self._compatible(p, entry)), None)
-        if person is None:
-            person = services.create_person(
-                name=entry.name,
-                birthdate=entry.birthdate,
-                email=entry.email,
-                external_id=entry.external_id,
-                metadata={"imported_from": self.options.source_label or "import_faces"},
-            )
-            self.uncommitted_created += 1
-        for key in keys:
-            self.uncommitted[key] = person
-        return person
-
-    def add_to_watchlists(self, person: Person, entry: Entry) -> None:
-        names = ([self.options.watchlist] if self.options.watchlist else []) + list(entry.watchlists)
-        lists = []
-        for name in names:
-            if name not in self.watchlists:
-                self.watchlists[name], _ = Watchlist.objects.get_or_create(name=name)
-            lists.append(self.watchlists[name])
-        if lists:
-            person.watchlists.add(*lists)
-
-    def keep_uncommitted(self) -> None:
-        self.batch_cache.update(self.uncommitted)
-        self.batch_created += self.uncommitted_created
-        self.uncommitted.clear()
-        self.uncommitted_created = 0
-
-    def forget_uncommitted(self) -> None:
-        self.uncommitted.clear()
-        self.uncommitted_created = 0
-        # A watchlist created in a rolled-back savepoint is gone: look them up again.
-        self.watchlists.clear()
-
-    def commit_batch(self) -> None:
-        self.cache.update(self.batch_cache)
-        self.created += self.batch_created
-        self.forget_batch()
-
-    def forget_batch(self) -> None:
-        self.forget_uncommitted()
-        self.batch_cache.clear()
-        self.batch_created = 0
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -38,6 +38,7 @@ from recognition import embedders
 from recognition.exceptions import EmailTaken, ExternalIdTaken
 
 from . import services
+from .file_journal import FileJournal
 from .importing import journal_dir
 from .models import Face, Person, Watchlist
 
@@ -125,7 +126,7 @@ def import_lines(lines: Iterable[str], *, progress: Callable[[], None] | None = 
     summary = RestoreSummary()
     watchlists: dict[str, Watchlist] = {}
     header = None
-    journal = services.FileJournal(journal_dir())
+    journal = FileJournal(journal_dir())
     try:
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
@@ -165,7 +166,7 @@ def _restore_watchlist(item: dict, summary: RestoreSummary) -> Watchlist:
     return Watchlist.objects.create(id=item["id"], name=item["name"], description=item.get("description", ""))
 
 
-def _restore_person(item: dict, watchlists: dict, summary: RestoreSummary, journal: services.FileJournal, number: int) -> None:
+def _restore_person(item: dict, watchlists: dict, summary: RestoreSummary, journal: FileJournal, number: int) -> None:
     model = services.current_embedding_model()
     try:
         with transaction.atomic():

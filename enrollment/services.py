@@ -9,27 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
-import io
 import logging
-import os
 import time
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from PIL import Image
 
 from faceapp.audit.log import Actor, record
 from faceapp.audit.models import Action
-from recognition import embedders, pipeline, quality
+from recognition import embedders, pipeline
 from recognition.exceptions import (
     EmailTaken,
     ExternalIdTaken,
@@ -42,14 +35,13 @@ from recognition.exceptions import (
 from recognition import liveness as face_liveness
 from recognition.types import Face as DetectedFace
 
-from . import decision, duplicates, estimates, gallery, identification
+from . import decision, duplicates, estimates, gallery, identification, images
+from . import pending as pending_enrolments
+from .file_journal import FileJournal
 from .models import Face, PendingEnrollment, Person
 from . import faultpoints  # test-only kill points (enrollment/faultpoints.py)
 
 logger = logging.getLogger(__name__)
-
-THUMBNAIL_SIZE = 96
-
 
 def current_embedding_model() -> str:
     return embedders.model_id()
@@ -90,7 +82,7 @@ def recognise_user(image: bytes, *, preset: str | None = None, threshold: float 
     match = identified.candidates[0] if identified.candidates else None
     timings["search"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    pending = None if match else create_pending(face, model)
+    pending = None if match else pending_enrolments.create_pending(face, model)
     sighting = None
     if keep_sighting:
         from .sightings import keep_faces
@@ -114,80 +106,6 @@ def recognise_user(image: bytes, *, preset: str | None = None, threshold: float 
         timings_ms={**timings, "store": (time.perf_counter() - started) * 1000},
         sighting=sighting,
     )
-
-
-def create_pending(face: DetectedFace, embedding_model: str, *, now: dt.datetime | None = None) -> PendingEnrollment:
-    now = now or timezone.now()
-    return PendingEnrollment.objects.create(
-        embedding=face.embedding.tolist(),
-        embedding_model=embedding_model,
-        crop_jpeg=encode_jpeg(face.crop),
-        box=box_dict(face),
-        landmarks=[list(p) for p in face.detection.landmarks],
-        quality=face.quality.as_dict(),
-        expires_at=now + dt.timedelta(seconds=settings.FACEAPP_PENDING_TTL_SECONDS),
-    )
-
-
-@dataclass(frozen=True)
-class HeldFace:
-    """A face of an operator's photo, held as a pending enrolment until it is picked (or expires)."""
-
-    face: DetectedFace
-    pending: PendingEnrollment
-    problems: list[str]  # why its quality is poor (recognition.quality.problems); empty when fine
-
-
-@dataclass(frozen=True)
-class HeldPhoto:
-    width: int
-    height: int
-    faces: list[HeldFace]  # largest first
-
-
-def hold_faces(image: bytes) -> HeldPhoto:
-    """Every face of a photo held as a pending enrolment (largest first), for an operator to pick from.
-
-    A photo without a face gives an empty list, not an error: the enrol page flags it.
-    """
-    analysis = pipeline.analyse_bytes(image)
-    model = current_embedding_model()
-    held = [HeldFace(face, create_pending(face, model), quality.problems(face.quality.as_dict())) for face in analysis.faces]
-    return HeldPhoto(width=analysis.width, height=analysis.height, faces=held)
-
-
-def pending_enrolments(*, now: dt.datetime | None = None):
-    """The unexpired pending enrolments, newest first."""
-    return PendingEnrollment.objects.unexpired(now).defer("embedding")
-
-
-def get_pending(req_id: str) -> PendingEnrollment:
-    pending = PendingEnrollment.objects.unexpired().filter(req_id=req_id).first()
-    if pending is None:
-        raise PendingEnrollmentNotFound()
-    return pending
-
-
-def discard_pending(req_id: str) -> None:
-    """Forget a pending enrolment now, as its expiry would (its crop is in the row, so nothing else remains)."""
-    deleted, _ = PendingEnrollment.objects.filter(req_id=req_id).delete()
-    if not deleted:
-        raise PendingEnrollmentNotFound()
-
-
-def keep_pending(req_id: str, *, seconds: int | None = None, now: dt.datetime | None = None) -> PendingEnrollment:
-    """Keep a held face longer ('Keep as unknown'): until `seconds` (FACEAPP_UNKNOWN_KEEP_SECONDS) from now."""
-    now = now or timezone.now()
-    seconds = settings.FACEAPP_UNKNOWN_KEEP_SECONDS if seconds is None else seconds
-    pending = get_pending(req_id)
-    pending.expires_at = max(pending.expires_at, now + dt.timedelta(seconds=seconds))
-    pending.save(update_fields=["expires_at"])
-    return pending
-
-
-def delete_expired_pending(*, now: dt.datetime | None = None) -> int:
-    deleted, _ = PendingEnrollment.objects.expired(now).delete()
-    return deleted
 
 
 # --- Enrolment ---------------------------------------------------------------------------------
@@ -215,8 +133,8 @@ def sample_from_detection(face: DetectedFace, *, source: str = "", source_image:
     return FaceSample(
         embedding=face.embedding,
         embedding_model=current_embedding_model(),
-        crop_jpeg=encode_jpeg(face.crop),
-        box=box_dict(face),
+        crop_jpeg=images.encode_jpeg(face.crop),
+        box=images.box_dict(face),
         landmarks=[[round(x, 1), round(y, 1)] for x, y in face.detection.landmarks],
         quality=face.quality.as_dict(),
         source=source,
@@ -292,7 +210,7 @@ def enrol_person(
                 raise PendingEnrollmentNotFound()
             sample = sample_from_pending(pending)
             if liveness:
-                refuse_not_live(face_liveness.check_crop(decode_jpeg(sample.crop_jpeg)))
+                refuse_not_live(face_liveness.check_crop(images.decode_jpeg(sample.crop_jpeg)))
         refuse_taken(email=email, external_id=external_id)
         if not allow_duplicates:
             _refuse_duplicate(sample)
@@ -324,7 +242,7 @@ def enrol_from_pending(req_ids: list[str], *, name: str, birthdate: dt.date | No
         if len(held) != len(set(req_ids)):
             raise PendingEnrollmentNotFound()
         for req_id in dict.fromkeys(req_ids):
-            refuse_not_live(face_liveness.check_crop(decode_jpeg(bytes(held[req_id].crop_jpeg))))
+            refuse_not_live(face_liveness.check_crop(images.decode_jpeg(bytes(held[req_id].crop_jpeg))))
     with transaction.atomic():
         person = enrol_person(name=name, birthdate=birthdate, req_id=req_ids[0], actor=actor, **fields)
         if req_ids[1:]:
@@ -401,77 +319,6 @@ def create_person(
         )
 
 
-class FileJournal:
-    """A local file listing the media files a batch is about to write, so a killed process leaves none behind.
-
-    Bulk imports store many faces in one transaction. A killed process (SIGKILL, the OOM killer) has its
-    transaction rolled back but leaves the files written so far; the journal names them before they are written
-    (flushed to the kernel, so it survives the process, not a power cut),
-    and `recover()` (run by the next import) deletes every listed file that no Face row points at.
-    A live journal is held under an exclusive lock, so a concurrent import never recovers it.
-    """
-
-    def __init__(self, directory):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.path = self.directory / f"journal-{os.getpid()}-{uuid.uuid4().hex[:8]}.txt"
-        self._file = open(self.path, "a+", encoding="utf-8")
-        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def will_write(self, name: str) -> None:
-        self._file.write(name + "\n")
-        self._file.flush()  # in the kernel's hands: survives the process being killed
-
-    def committed(self) -> None:
-        """The batch's rows are committed: its files are no longer at risk."""
-        self._file.truncate(0)
-        self._file.seek(0)
-
-    def rolled_back(self) -> None:
-        """The batch's transaction failed: delete the files it wrote."""
-        self._file.flush()
-        _delete_unreferenced(_read_names(self.path))
-        self.committed()
-
-    def close(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
-
-    @classmethod
-    def recover(cls, directory) -> int:
-        """Delete the files listed by journals of dead processes that no row points at → how many."""
-        deleted = 0
-        for path in sorted(Path(directory).glob("journal-*.txt")) if Path(directory).is_dir() else []:
-            with open(path, "a+", encoding="utf-8") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # a live import holds it
-                deleted += _delete_unreferenced(_read_names(path))
-                path.unlink(missing_ok=True)
-        return deleted
-
-
-def _read_names(path) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip()]
-
-
-def _delete_unreferenced(names: list[str]) -> int:
-    if not names:
-        return 0
-    referenced = set()
-    for column in ("crop", "thumbnail", "source_image"):
-        referenced.update(Face.objects.filter(**{f"{column}__in": names}).values_list(column, flat=True))
-    deleted = 0
-    for name in set(names) - referenced:
-        if default_storage.exists(name):
-            with contextlib.suppress(Exception):
-                default_storage.delete(name)
-                deleted += 1
-    return deleted
-
-
 def sample_from_pending(pending: PendingEnrollment) -> FaceSample:
     return FaceSample(
         embedding=np.asarray(pending.embedding, dtype=np.float32),
@@ -505,11 +352,11 @@ def _create_face(person: Person, sample: FaceSample, written: list[str], journal
     )
     face.set_estimates(estimates.of_jpegs([sample.crop_jpeg], estimates.kinds("FACEAPP_FACE_ATTRIBUTES"))[0])
     _save_file(face.crop, f"{face.id}.jpg", sample.crop_jpeg, written, journal)
-    _save_file(face.thumbnail, f"{face.id}.jpg", make_thumbnail(sample.crop_jpeg), written, journal)
+    _save_file(face.thumbnail, f"{face.id}.jpg", images.make_thumbnail(sample.crop_jpeg), written, journal)
     face.source_sha256 = sample.source_sha256
     if sample.source_image is not None:
         face.source_sha256 = hashlib.sha256(sample.source_image).hexdigest()
-        suffix = _image_suffix(sample.source_image)
+        suffix = images.image_suffix(sample.source_image)
         _save_file(face.source_image, f"{face.id}{suffix}", sample.source_image, written, journal)
     face.save()
     faultpoints.reached("face.row_written")
@@ -576,34 +423,3 @@ def unique_fields():
 def normalise_email(email: str | None) -> str | None:
     email = (email or "").strip().lower()
     return email or None
-
-
-def box_dict(face: DetectedFace) -> dict:
-    x1, y1, x2, y2 = face.detection.box
-    return {"x": int(round(x1)), "y": int(round(y1)), "width": int(round(x2 - x1)), "height": int(round(y2 - y1))}
-
-
-def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def decode_jpeg(data: bytes) -> np.ndarray:
-    """A stored JPEG (a crop) → HxWx3 uint8 RGB."""
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def make_thumbnail(crop_jpeg: bytes) -> bytes:
-    with Image.open(io.BytesIO(crop_jpeg)) as image:
-        thumb = image.convert("RGB").resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    thumb.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def _image_suffix(data: bytes) -> str:
-    with contextlib.suppress(Exception), Image.open(io.BytesIO(data)) as image:
-        return {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}.get(image.format, "")
-    return ""

@@ -62,7 +62,7 @@ def record(*, embedding, embedding_model: str, crop_jpeg: bytes, source: str, se
 def keep_faces(faces, *, image: bytes, actor=None) -> list[Sighting]:
     """The faces of an API search (identify, recognise_user), each with the decision taken on it, as API sightings:
     `faces` is a list of (face, decision, named person or None). One photo's faces share a frame key."""
-    from .services import box_dict, encode_jpeg
+    from .images import box_dict, encode_jpeg
 
     frame_key = "sha256:" + hashlib.sha256(image).hexdigest()
     key_name = actor.api_key.name if actor is not None and actor.api_key is not None else ""

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from . import importing
-from .services import delete_expired_pending
+from .pending import delete_expired_pending
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import cv2
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from enrollment.services import encode_jpeg, make_thumbnail
+from enrollment.images import encode_jpeg, make_thumbnail
 from recognition import attributes as face_attributes
 
 from .models import Event

@@ -15,7 +15,7 @@ import logging
 from django.db.models import Q
 from django.urls import reverse
 
-from enrollment.services import create_pending
+from enrollment.pending import create_pending
 from faceapp import taskqueue
 from recognition.types import Face
 

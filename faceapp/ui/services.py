@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from enrollment import decision, duplicates, gallery, identification, people
+from enrollment import decision, duplicates, gallery, identification, images, people
+from enrollment import pending as pending_enrolments
 from enrollment import services as enrolment
 from faceapp.audit.log import Actor
 from recognition import liveness, quality
@@ -106,7 +107,7 @@ def examine_photos(uploads, *, person=None) -> list[Photo]:
         name = getattr(upload, "name", "") or "photo"
         try:
             data = read_upload(upload)
-            held = enrolment.hold_faces(data)
+            held = pending_enrolments.hold_faces(data)
             preview = previews.data_url(data)
         except FaceAppError as exc:
             photos.append(Photo(name=name, error=exc.message))
@@ -151,10 +152,10 @@ def who_is_this(upload, *, preset: str | None = None, watchlists=(), actor: Acto
         face = identified.face
         faces.append(PhotoFace(
             number=number,
-            box=previews.box_percent(enrolment.box_dict(face), width, height),
+            box=previews.box_percent(images.box_dict(face), width, height),
             quality=face.quality.as_dict(),
             problems=quality.problems(face.quality.as_dict()),
-            req_id=enrolment.create_pending(face, model).req_id,
+            req_id=pending_enrolments.create_pending(face, model).req_id,
             candidates=identified.candidates,
             decision=identified.decision,
             nearest=identified.nearest,
@@ -177,7 +178,7 @@ class HeldCrop:
 def held_faces(req_ids, *, person=None) -> list[HeldCrop]:
     """The unexpired pending enrolments among `req_ids`, in that order, each with the person (other than
     `person`) it already belongs to."""
-    found = {p.req_id: p for p in enrolment.pending_enrolments().filter(req_id__in=list(req_ids)).defer(None)}
+    found = {p.req_id: p for p in pending_enrolments.pending_enrolments().filter(req_id__in=list(req_ids)).defer(None)}
     held = []
     for r in dict.fromkeys(req_ids):
         if r not in found:

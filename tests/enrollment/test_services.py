@@ -7,7 +7,8 @@ import time_machine
 from django.db import DataError, connection
 from django_q.models import Schedule
 
-from enrollment import services, tasks
+from enrollment import file_journal, services, tasks
+from enrollment import pending as pending_enrolments
 from enrollment.models import Face, PendingEnrollment, Person
 from recognition.exceptions import ExternalIdTaken, PendingEnrollmentNotFound
 from tests.conftest import read_bytes
@@ -129,14 +130,14 @@ def test_files_journaled_by_a_dead_import_are_deleted_unless_a_row_points_at_the
     from django.core.files.storage import default_storage
 
     person = Person.objects.create(name="Obama")
-    journal = services.FileJournal(tmp_path / "journals")
+    journal = file_journal.FileJournal(tmp_path / "journals")
     face = services.add_face(person, services.sample_from_image(read_bytes("samples", "obama.jpg")), journal=journal)
     orphan = default_storage.save("faces/crops/xx/orphan.jpg", ContentFile(b"written, then the process died"))
     journal.will_write(orphan)
-    assert services.FileJournal.recover(tmp_path / "journals") == 0  # a live import's journal is left alone
+    assert file_journal.FileJournal.recover(tmp_path / "journals") == 0  # a live import's journal is left alone
     journal._file.close()  # the process dies: its lock goes, the journal stays
 
-    assert services.FileJournal.recover(tmp_path / "journals") == 1
+    assert file_journal.FileJournal.recover(tmp_path / "journals") == 1
     assert not default_storage.exists(orphan)
     assert all(default_storage.exists(name) for name in (face.crop.name, face.thumbnail.name, face.source_image.name))
     assert not list((tmp_path / "journals").iterdir())
@@ -147,11 +148,11 @@ def test_files_journaled_by_a_dead_import_are_deleted_unless_a_row_points_at_the
 
 @pytest.mark.django_db
 def test_hold_faces_holds_every_face_of_a_photo_as_a_pending_enrolment_largest_first(models_ready):
-    held = services.hold_faces(read_bytes("samples", "two_people.jpg"))
+    held = pending_enrolments.hold_faces(read_bytes("samples", "two_people.jpg"))
     assert len(held.faces) == 2 and (held.width, held.height) == (1400, 800)
     areas = [h.face.detection.area for h in held.faces]
     assert areas == sorted(areas, reverse=True)
-    assert {p.req_id for p in services.pending_enrolments()} == {h.pending.req_id for h in held.faces}
+    assert {p.req_id for p in pending_enrolments.pending_enrolments()} == {h.pending.req_id for h in held.faces}
     assert all(h.problems == [] for h in held.faces)
 
 
@@ -162,14 +163,14 @@ def test_hold_faces_of_a_photo_without_a_face_holds_nothing(models_ready):
 
     buffer = io.BytesIO()
     Image.new("RGB", (200, 200), (90, 140, 200)).save(buffer, format="JPEG")
-    assert services.hold_faces(buffer.getvalue()).faces == []
+    assert pending_enrolments.hold_faces(buffer.getvalue()).faces == []
     assert not PendingEnrollment.objects.exists()
 
 
 @pytest.mark.django_db
 def test_enrol_from_pending_makes_one_person_with_every_picked_face_and_consumes_them(models_ready):
-    first = services.hold_faces(read_bytes("samples", "obama.jpg")).faces[0].pending
-    second = services.hold_faces(read_bytes("samples", "obama2.jpg")).faces[0].pending
+    first = pending_enrolments.hold_faces(read_bytes("samples", "obama.jpg")).faces[0].pending
+    second = pending_enrolments.hold_faces(read_bytes("samples", "obama2.jpg")).faces[0].pending
     person = services.enrol_from_pending([first.req_id, second.req_id], name="Barack Obama", birthdate=None, email="B@Example.org")
     assert person.faces.count() == 2 and person.email == "b@example.org"
     assert not PendingEnrollment.objects.exists()
@@ -177,8 +178,8 @@ def test_enrol_from_pending_makes_one_person_with_every_picked_face_and_consumes
 
 @pytest.mark.django_db
 def test_enrol_from_pending_with_an_expired_second_face_stores_nothing(models_ready):
-    first = services.hold_faces(read_bytes("samples", "obama.jpg")).faces[0].pending
-    second = services.hold_faces(read_bytes("samples", "obama2.jpg")).faces[0].pending
+    first = pending_enrolments.hold_faces(read_bytes("samples", "obama.jpg")).faces[0].pending
+    second = pending_enrolments.hold_faces(read_bytes("samples", "obama2.jpg")).faces[0].pending
     PendingEnrollment.objects.filter(req_id=second.req_id).update(expires_at=second.created_at - dt.timedelta(seconds=1))
     with pytest.raises(PendingEnrollmentNotFound):
         services.enrol_from_pending([first.req_id, second.req_id], name="Barack Obama", birthdate=None)
@@ -188,10 +189,10 @@ def test_enrol_from_pending_with_an_expired_second_face_stores_nothing(models_re
 
 @pytest.mark.django_db
 def test_discard_pending_deletes_it_and_an_unknown_req_id_is_not_found(models_ready):
-    pending = services.hold_faces(read_bytes("samples", "biden.jpg")).faces[0].pending
-    services.discard_pending(pending.req_id)
+    pending = pending_enrolments.hold_faces(read_bytes("samples", "biden.jpg")).faces[0].pending
+    pending_enrolments.discard_pending(pending.req_id)
     assert not PendingEnrollment.objects.exists()
     with pytest.raises(PendingEnrollmentNotFound):
-        services.discard_pending(pending.req_id)
+        pending_enrolments.discard_pending(pending.req_id)
     with pytest.raises(PendingEnrollmentNotFound):
-        services.get_pending(pending.req_id)
+        pending_enrolments.get_pending(pending.req_id)

@@ -87,7 +87,7 @@ def test_a_narrow_time_filter_still_returns_as_many_sightings_as_asked_and_as_an
     dims = MODELS[model.split(":")[0]].dimensions
     rng = np.random.default_rng(7)
     now = timezone.now()
-    from enrollment.services import encode_jpeg
+    from enrollment.images import encode_jpeg
 
     jpeg = encode_jpeg(np.zeros((16, 16, 3), dtype=np.uint8))
     for i in range(400):

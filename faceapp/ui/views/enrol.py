@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from enrollment import pending as pending_enrolments
 from enrollment import services, sightings
 from recognition.exceptions import DuplicateFace, FaceAppError
 
@@ -56,13 +57,13 @@ def enrol(request):
 
 @staff_required
 def pending_list(request):
-    return render(request, "ui/pending_list.html", {"pending": services.pending_enrolments()})
+    return render(request, "ui/pending_list.html", {"pending": pending_enrolments.pending_enrolments()})
 
 
 @staff_required
 @require_POST
 def pending_discard(request, req_id):
-    services.discard_pending(req_id)
+    pending_enrolments.discard_pending(req_id)
     messages.success(request, "Discarded the pending enrolment.")
     return redirect("ui:pending")
 
@@ -71,7 +72,7 @@ def pending_discard(request, req_id):
 @require_POST
 def pending_keep(request, req_id):
     """'Keep as unknown': the face stays held (longer than a pending enrolment's usual minutes)."""
-    pending = services.keep_pending(req_id)
+    pending = pending_enrolments.keep_pending(req_id)
     group = sightings.keep_held_face(pending, actor=actor(request)).unknown_group
     messages.success(request, "Kept the face as unknown, held until the date shown below: enrol it from here at any time. "
                               f"It is also in the unknown people, as {group.label}." if group else
@@ -81,7 +82,7 @@ def pending_keep(request, req_id):
 
 @staff_required
 def pending_crop(request, req_id):
-    pending = services.get_pending(req_id)
+    pending = pending_enrolments.get_pending(req_id)
     response = HttpResponse(bytes(pending.crop_jpeg), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=600"
     return response

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from enrollment import pending as pending_enrolments
 from enrollment import services as enrolment
 from enrollment.models import Person
 from faceapp.queue import queue_depth
@@ -36,7 +37,7 @@ def _dashboard_context(request) -> dict:
         "health": stats.camera_health(),
         "queue": queue_depth(),
         "people": Person.objects.count(),
-        "pending": enrolment.pending_enrolments().count(),
+        "pending": pending_enrolments.pending_enrolments().count(),
         "latest": Event.objects.select_related("camera", "person").order_by("-first_seen")[:8],
         "now": timezone.now(),
     }

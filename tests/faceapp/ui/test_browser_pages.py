@@ -24,6 +24,7 @@ def world(models_ready):
     from django.core.files.base import ContentFile
 
     from enrollment import people, services
+    from enrollment import pending as pending_enrolments
     from enrollment.models import ImportJob, ImportJobPhoto
     from videostreams.models import Camera, Event, Rule, WebhookDelivery
 
@@ -32,7 +33,7 @@ def world(models_ready):
                                   image=read_bytes("samples", "obama.jpg"), image_name="obama.jpg", watchlists=[staff])
     services.add_face(obama, services.sample_from_image(read_bytes("samples", "obama2.jpg"), source_name="obama2.jpg"))
     biden = services.enrol_person(name="Joe Biden", birthdate=None, image=read_bytes("samples", "biden.jpg"), image_name="biden.jpg")
-    pending = services.hold_faces(read_bytes("samples", "rose_leslie_img1.jpg")).faces[0].pending
+    pending = pending_enrolments.hold_faces(read_bytes("samples", "rose_leslie_img1.jpg")).faces[0].pending
     door = Camera.objects.create(name="front door", source="rtsp://127.0.0.1:9/door", status=Camera.Status.RUNNING,
                                  frames_per_second=4.8, faces_per_second=0.6, status_updated_at=timezone.now(), last_frame_at=timezone.now())
     Camera.objects.create(name="loading bay", source="rtsp://127.0.0.1:9/bay", status=Camera.Status.RECONNECTING,

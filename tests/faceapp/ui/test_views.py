@@ -329,9 +329,9 @@ def test_who_is_this_shows_an_unreadable_upload_as_a_field_error(operator, model
 
 @pytest.fixture
 def held(models_ready):
-    from enrollment import services
+    from enrollment import pending as pending_enrolments
 
-    return services.hold_faces(read_bytes("samples", "biden.jpg")).faces[0].pending
+    return pending_enrolments.hold_faces(read_bytes("samples", "biden.jpg")).faces[0].pending
 
 
 @pytest.mark.django_db
