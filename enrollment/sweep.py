@@ -3,7 +3,12 @@ together, and keeps group ids stable.
 
 Every sighting of nobody enrolled (of the active model; the most recent SWEEP_MAX_SIGHTINGS) is clustered afresh
 with average linkage (recognition.clustering), merging while the decision "same unknown" at the 1:1 policy accepts
-the mean similarity of two clusters (enrollment.unknowns.same_unknown_policy). Constraints:
+the mean similarity of two clusters (enrollment.unknowns.same_unknown_policy). Average linkage needs the similarity
+matrix of what it clusters (n² floats), so the sightings are first cut into blocks no cluster can span
+(clustering.blocks: the pairs that reach the threshold, connected) and each block is clustered alone, which gives
+the same clusters in memory quadratic in the largest block. A block larger than SWEEP_MAX_BLOCK (one person seen
+thousands of times, or a threshold so low that everything connects) has its most recent SWEEP_MAX_BLOCK sightings
+re-clustered and its older ones left in the groups they have. Constraints:
 - two faces of one photo, or of two tracks seen at once by one camera, never share a cluster;
 - an operator's "not this group" (SightingExclusion pairs) keeps the two sightings apart;
 - sightings an operator placed (a merge: `pinned`) start together and stay together; two groups of pinned sightings
@@ -29,7 +34,8 @@ from .identification import current_embedding_model
 from .models import Sighting, SightingExclusion, UnknownGroup
 from .unknowns import same_unknown_policy
 
-SWEEP_MAX_SIGHTINGS = 8000  # the similarity matrix is n² float32: 8,000 sightings take 256 MB
+SWEEP_MAX_SIGHTINGS = 100_000  # read at once: their vectors at the model's width (128 floats: 51 MB) and ids
+SWEEP_MAX_BLOCK = 8000  # clustered at once: the similarity matrix is n² float32, 8,000 sightings take 256 MB
 LOCK_KEY = 0x5EE9_0001
 
 
@@ -42,6 +48,9 @@ class SweepResult:
     groups_created: int = 0
     groups_removed: int = 0
     sightings_moved: int = 0
+    blocks: int = 0  # clustered apart (no cluster can span two)
+    largest_block: int = 0
+    sightings_left: int = 0  # of blocks above SWEEP_MAX_BLOCK: their older sightings, left in their groups
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -106,18 +115,17 @@ def sweep(*, embedding_model: str | None = None) -> SweepResult:
         if not raw:
             return result
         rows = [Row(r[0], *r[2:]) for r in raw]
-        vectors = np.asarray([r[1] for r in raw], dtype=np.float32)
-        ids = [row.id for row in rows]
-        apart = list(SightingExclusion.objects.filter(other__isnull=False, sighting_id__in=ids).values_list("sighting_id", "other_id"))
+        vectors = _model_width(np.asarray([r[1] for r in raw], dtype=np.float32))
+        del raw
+        unknown = {"person__isnull": True, "embedding_model": model}  # rows outside the ones read are ignored below
+        apart = list(SightingExclusion.objects.filter(other__isnull=False, **{f"sighting__{k}": v for k, v in unknown.items()})
+                     .values_list("sighting_id", "other_id"))
         pinned: dict[int, list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
             if row.pinned and row.group_id is not None:
                 pinned[row.group_id].append(i)
         policy = same_unknown_policy(model, 1)
-        clusters = clustering.average_linkage(
-            vectors, lambda score: decision.decide(score, policy).named,
-            cannot_link=cannot_link_pairs(rows, apart), initial=pinned.values(), current=[row.group_id for row in rows],
-        )
+        clusters = _cluster_in_blocks(vectors, rows, policy, cannot_link_pairs(rows, apart), list(pinned.values()), result)
         before = {row.group_id for row in rows if row.group_id is not None}
         result.groups_before = len(before)
         assigned = stable_ids(clusters, rows)
@@ -135,6 +143,49 @@ def sweep(*, embedding_model: str | None = None) -> SweepResult:
         result.groups_removed, _ = UnknownGroup.objects.filter(pk__in=before - kept, sightings__isnull=True).delete()
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _model_width(vectors: np.ndarray) -> np.ndarray:
+    """The stored vectors without the zero padding to 512 (a 128-d model's): the same similarities, a quarter of
+    the memory and of the arithmetic."""
+    used = np.flatnonzero(np.any(vectors != 0, axis=0))
+    return np.ascontiguousarray(vectors[:, : int(used[-1]) + 1]) if len(used) else vectors
+
+
+def _cluster_in_blocks(vectors: np.ndarray, rows: list[Row], policy, cannot_link: list[tuple[int, int]],
+                       pinned: list[list[int]], result: SweepResult) -> list[list[int]]:
+    """Average linkage block by block (clustering.blocks); clusters as indices of `rows`, which are newest first."""
+    accept = lambda score: decision.decide(score, policy).named  # noqa: E731
+    # A pair already together gets STATUS_QUO added to its similarity, so an edge is what reaches the threshold with it.
+    found = clustering.blocks(vectors, policy.threshold - clustering.STATUS_QUO, together=pinned)
+    result.blocks = len(found)
+    result.largest_block = max(len(block) for block in found)
+    where = {}
+    for b, block in enumerate(found):
+        block.sort()  # newest first, as the rows are
+        if len(block) > SWEEP_MAX_BLOCK:
+            result.sightings_left += len(block) - SWEEP_MAX_BLOCK
+            del block[SWEEP_MAX_BLOCK:]
+        for local, i in enumerate(block):
+            where[i] = (b, local)
+    links: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for i, j in cannot_link:
+        if i in where and j in where and where[i][0] == where[j][0]:
+            links[where[i][0]].append((where[i][1], where[j][1]))
+    starts: dict[int, list[list[int]]] = defaultdict(list)
+    for group in pinned:
+        kept = [where[i] for i in group if i in where]
+        if kept:
+            starts[kept[0][0]].append([local for _, local in kept])
+    clusters: list[list[int]] = []
+    for b, block in enumerate(found):
+        if len(block) == 1:
+            clusters.append(block)
+            continue
+        local = clustering.average_linkage(vectors[block], accept, cannot_link=links[b], initial=starts[b],
+                                           current=[rows[i].group_id for i in block])
+        clusters.extend([block[k] for k in cluster] for cluster in local)
+    return clusters
 
 
 def stable_ids(clusters: list[list[int]], rows: list[Row]) -> list[int]:

@@ -91,3 +91,53 @@ def average_linkage(vectors: np.ndarray, accept: Callable[[float], bool], *, can
         chain.append(b)
     finished.sort(key=lambda c: (-len(c), c[0]))
     return finished
+
+
+def blocks(vectors: np.ndarray, threshold: float, *, together: Iterable[Iterable[int]] = (),
+           max_elements: int = 1 << 26) -> list[list[int]]:
+    """Row indices of `vectors` (n × d, L2-normalised) in blocks that average linkage at `threshold` can never
+    join: the connected components of the graph whose edges are the pairs with similarity ≥ `threshold` (and the
+    groups in `together`, which start merged). Two clusters merge only if their *mean* similarity is accepted, so
+    some pair across them reaches the threshold: every cluster lies inside one block, and clustering each block
+    alone gives what clustering all of them at once would, in memory quadratic in the largest block instead of in n.
+
+    The similarities are computed a slab of rows at a time (each slab at most `max_elements` floats, 256 MB by
+    default) against the rows after it, so n² is computed once and never held. Blocks are sorted, largest first."""
+    x = np.asarray(vectors, dtype=np.float32)
+    n = len(x)
+    parent = np.arange(n)
+
+    def roots(indices: np.ndarray) -> np.ndarray:
+        found = parent[indices]
+        while True:  # pointer jumping: every root is its own parent
+            up = parent[found]
+            if np.array_equal(up, found):
+                return found
+            found = up
+
+    def join(indices) -> None:
+        """Put every index given in one component (the smallest root becomes the others' parent)."""
+        tops = np.unique(roots(np.asarray(indices, dtype=np.int64)))
+        if len(tops) > 1:
+            parent[tops] = tops[0]
+
+    for group in together:
+        join(list(group))
+    step = max(1, min(n, max_elements // max(1, n)))
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        # This slab against itself and every later row; the pairs that reach the threshold are few (a face's own
+        # person's other faces), so they are listed once and joined row by row.
+        rows, cols = np.nonzero((x[start:stop] @ x[start:].T) >= threshold)
+        rows, cols = rows + start, cols + start
+        later = cols > rows
+        rows, cols = rows[later], cols[later]
+        if len(rows):
+            cuts = np.flatnonzero(np.diff(rows)) + 1  # np.nonzero lists them row by row
+            for row, others in zip(rows[np.r_[0, cuts]].tolist(), np.split(cols, cuts)):
+                join(np.concatenate(([row], others)))
+    labels = roots(np.arange(n))
+    found: dict[int, list[int]] = {}
+    for i, label in enumerate(labels.tolist()):
+        found.setdefault(label, []).append(i)
+    return sorted(found.values(), key=lambda block: (-len(block), block[0]))

@@ -78,3 +78,30 @@ def test_the_sweep_is_scheduled_and_has_a_command(strangers, capsys):
     assert Schedule.objects.filter(func="enrollment.tasks.sweep_unknown_groups", repeats=-1).exists()
     call_command("sweep_unknowns")
     assert "unknown sightings" in capsys.readouterr().out
+
+
+def test_blocks_are_clustered_apart_with_the_same_result_and_constraints(strangers):
+    """The sweep clusters block by block (clustering.blocks): Obama's three photos are one block, each stranger its
+    own, and the twin photo's two Biden faces one block kept apart by their constraint."""
+    flat = [s for v in strangers.values() for s in (v if isinstance(v, list) else [v])]
+    result = sweep.sweep()
+    assert result.blocks < result.sightings and result.largest_block >= 3 and result.sightings_left == 0
+    obama = groups_of([strangers[n] for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")])
+    assert len(set(obama)) == 1
+    assert len(set(groups_of(flat))) == result.groups_after
+    twins = groups_of(strangers["twin"])
+    assert twins[0] != twins[1]
+
+
+def test_a_block_above_the_limit_reclusters_its_newest_and_leaves_the_older_in_their_groups(strangers, monkeypatch):
+    obama = [strangers[n] for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")]  # kept in this order: obama3 newest
+    old_group = UnknownGroup.objects.create()
+    Sighting.objects.filter(pk=obama[0].pk).update(unknown_group=old_group)  # the oldest, in a group of its own
+    monkeypatch.setattr(sweep, "SWEEP_MAX_BLOCK", 2)
+    result = sweep.sweep()
+    # Two blocks of 3: Obama's photos, and biden.jpg with the twin photo's two faces; each leaves its oldest.
+    assert result.largest_block == 3 and result.sightings_left == 2
+    newest_two = groups_of(obama[1:])
+    assert newest_two[0] == newest_two[1]  # re-clustered together
+    assert groups_of(obama[:1]) == [old_group.pk]  # the older one left where it was, its group kept
+    assert UnknownGroup.objects.filter(pk=old_group.pk).exists()

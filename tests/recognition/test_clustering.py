@@ -48,3 +48,37 @@ def test_average_linkage_resists_a_chain_through_one_ambiguous_face():
     assert float(vectors[1] @ vectors[2]) > 0.85 and float(vectors[0] @ vectors[2]) < 0.7
     clusters = clustering.average_linkage(vectors, at(0.8))
     assert [2] in clusters or [0] in clusters
+
+
+def overlapping_people(seed: int, people: int = 120, most: int = 10, spread: float = 1.1, d: int = 128) -> np.ndarray:
+    """Faces around random centres, spread so that people overlap: blocks bigger than clusters, some giant."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(people, d))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    faces = [c + spread * rng.normal(size=(rng.integers(1, most + 1), d)) / np.sqrt(d) for c in centres]
+    x = np.concatenate(faces)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def cluster_block_by_block(x, threshold, **kwargs):
+    found = []
+    for block in clustering.blocks(x, threshold, **kwargs):
+        found += [sorted(block[i] for i in c) for c in clustering.average_linkage(x[block], at(threshold))]
+    return sorted(map(tuple, found))
+
+
+@pytest.mark.parametrize("seed, spread, threshold", [(1, 1.1, 0.3), (2, 1.3, 0.35), (3, 1.1, 0.3), (4, 1.3, 0.35)])
+def test_clustering_block_by_block_gives_the_clusters_of_clustering_everything_at_once(seed, spread, threshold):
+    x = overlapping_people(seed, spread=spread)
+    blocks = clustering.blocks(x, threshold, max_elements=4096)  # slabs of a few rows: many slabs
+    assert sorted(i for b in blocks for i in b) == list(range(len(x)))
+    whole = sorted(map(tuple, clustering.average_linkage(x, at(threshold))))
+    assert len(blocks) < len(whole) and max(map(len, blocks)) > 10  # blocks that hold several clusters
+    assert cluster_block_by_block(x, threshold, max_elements=4096) == whole
+
+
+def test_blocks_of_the_real_faces_and_groups_that_start_together(faces):
+    assert sorted(map(sorted, clustering.blocks(faces, 0.55)))[0] == [0, 1, 2, 3]  # Obama's four, the rest alone
+    assert sorted(len(b) for b in clustering.blocks(faces, 0.55)) == [1, 1, 1, 4]
+    assert [4, 5] in [sorted(b) for b in clustering.blocks(faces, 0.55, together=[[4, 5]])]
+    assert clustering.blocks(np.zeros((0, 4), dtype=np.float32), 0.5) == []
