@@ -9,6 +9,7 @@ Estimates describe how a face looked in one photo, not who a person is: docs/att
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 from django.conf import settings
@@ -17,6 +18,8 @@ from PIL import Image
 
 from recognition import attributes
 from recognition.attributes import EMOTIONS, GENDERS, FaceAttributes
+
+logger = logging.getLogger(__name__)
 
 GENDER_CHOICES = [(g, g) for g in GENDERS]
 EMOTION_CHOICES = [(e, e) for e in EMOTIONS]
@@ -52,16 +55,27 @@ def kinds(setting: str) -> tuple[str, ...]:
 
 
 def of_jpegs(crops: list[bytes], wanted) -> list[FaceAttributes]:
-    """Stored crops (JPEG) → their estimates for the wanted kinds that have a model (empty ones otherwise)."""
+    """Stored crops (JPEG) → their estimates for the wanted kinds that have a model (empty ones otherwise). A crop
+    that cannot be decoded gets an empty estimate: an estimate is an extra, never a reason to lose the face or
+    sighting it describes."""
     wanted = tuple(wanted)
+    found = [FaceAttributes() for _ in crops]
     if not crops or not wanted or not any(attributes.model_for(kind) for kind in wanted):
-        return [FaceAttributes() for _ in crops]
-    return attributes.estimate_crops([_rgb(c) for c in crops], wanted)
+        return found
+    decoded = {i: rgb for i, rgb in enumerate(map(_rgb, crops)) if rgb is not None}
+    if decoded:
+        for i, estimate in zip(decoded, attributes.estimate_crops(list(decoded.values()), wanted)):
+            found[i] = estimate
+    return found
 
 
-def _rgb(jpeg: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(jpeg)) as image:
-        return np.asarray(image.convert("RGB"))
+def _rgb(jpeg: bytes) -> np.ndarray | None:
+    try:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
+        logger.warning("a stored crop could not be decoded for its estimates (%s): left without", exc)
+        return None
 
 
 def filtered(queryset, *, gender=None, age_min=None, age_max=None, emotion=None):

@@ -101,3 +101,15 @@ def test_a_sighting_made_without_estimates_is_estimated_afterwards_by_the_comman
     assert seen.gender == "female" and seen.emotion is None
     assert Face.objects.get(person=collins).gender == "female"
     assert estimates.fill(Sighting.objects.all(), ["gender"]) == 0  # nothing left without estimates
+
+
+def test_a_crop_that_cannot_be_decoded_is_left_without_estimates_and_the_others_are_estimated(models_ready):
+    from tests.conftest import read_bytes
+    from recognition import pipeline
+    from enrollment.images import encode_jpeg
+
+    good = encode_jpeg(pipeline.analyse_bytes(read_bytes("samples", "obama.jpg")).largest_face().crop)
+    found = estimates.of_jpegs([b"\xff\xd8\xff\xd9", good, b"not an image"], ("gender", "age"))
+    assert found[0].gender is None and found[0].age is None
+    assert found[2].gender is None and found[2].age is None
+    assert found[1].gender == "male" and found[1].age is not None
