@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from enrollment import corrections
+from enrollment import correction_log, corrections
 from enrollment.models import Person, Sighting, SightingExclusion
 from enrollment.undo import NotUndoable
 from faceapp.audit.log import Actor, record
@@ -33,7 +33,7 @@ def not_person(event: Event, *, person: Person | None = None, actor: Actor | Non
             event.save(update_fields=["person", "matched", "similarity", "updated_at"])
         sighting = Sighting.objects.filter(event_id=event.id).first()
         if sighting is not None:
-            corrections.not_person(sighting, person=person, actor=actor)
+            corrections.not_person(sighting, person=person, actor=actor, event_id=event.id)
         record(actor, Action.EVENT_NOT_PERSON, target_type="event", target_id=event.id, person_id=str(person.id),
                was_theirs=was_theirs, similarity=similarity, track_open=not event.closed,
                sighting_id=str(sighting.id) if sighting else None)
@@ -43,6 +43,11 @@ def not_person(event: Event, *, person: Person | None = None, actor: Actor | Non
 def excluded_people(event_id) -> set[str]:
     """The people an operator said the event's track is not (one indexed query; the runner asks at each decision)."""
     return {str(p) for p in EventNotPerson.objects.filter(event_id=event_id).values_list("person_id", flat=True)}
+
+
+def undoable_corrections(event_id) -> list:
+    """The event's "not this person" corrections that can still be undone (its page offers *Undo*)."""
+    return correction_log.of_target("event", event_id, [Action.EVENT_NOT_PERSON])
 
 
 def undo_not_person(details: dict, entry) -> dict:
