@@ -42,6 +42,13 @@ def undo(entry_id, *, actor: Actor | None = None) -> AuditEntry:
                       undone=entry.action, **summary)
 
 
+def drop_if_empty(group_id) -> None:
+    """The unknown group a corrected face had joined goes when the undo takes its only face back (as the retention
+    job would delete it), so that the undo leaves the groups as they were."""
+    if group_id is not None:
+        UnknownGroup.objects.filter(pk=group_id, sightings__isnull=True).delete()
+
+
 def _group_with_id(group_id: int) -> UnknownGroup:
     group, _ = UnknownGroup.objects.get_or_create(pk=group_id)
     return group
@@ -73,8 +80,10 @@ def _undo_not_group(details: dict, entry) -> dict:
     if not UnknownGroup.objects.filter(pk=details["group_id"]).exists():
         raise NotUndoable(f"{details['unknown_group']} is gone since (enrolled, merged or erased): the face cannot go back to it.")
     SightingExclusion.objects.filter(sighting=sighting, other_id__in=details["apart_from"]).delete()
+    joined = sighting.unknown_group_id
     sighting.unknown_group_id = details["group_id"]
     sighting.save(update_fields=["unknown_group"])
+    drop_if_empty(joined)
     return {"unknown_group": details["unknown_group"]}
 
 
@@ -90,9 +99,11 @@ def _undo_not_person(details: dict, entry) -> dict:
     SightingExclusion.objects.filter(sighting=sighting, person=person).delete()
     named = bool(details.get("was_theirs") and sighting.person_id is None)
     if named:
+        joined = sighting.unknown_group_id
         sighting.person = person
         sighting.unknown_group = None
         sighting.save(update_fields=["person", "unknown_group"])
+        drop_if_empty(joined)
     return {"person_id": str(person.id), "named_again": named}
 
 

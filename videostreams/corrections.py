@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from enrollment import correction_log, corrections
+from enrollment import correction_log, corrections, undo
 from enrollment.models import Person, Sighting, SightingExclusion
 from enrollment.undo import NotUndoable
 from faceapp.audit.log import Actor, record
@@ -67,6 +67,8 @@ def undo_not_person(details: dict, entry) -> dict:
         event.save(update_fields=["person", "matched", "similarity", "updated_at"])
         named = True
         if sighting is not None and sighting.person_id is None:
+            joined = sighting.unknown_group_id
             sighting.person, sighting.unknown_group = person, None
             sighting.save(update_fields=["person", "unknown_group"])
+            undo.drop_if_empty(joined)
     return {"person_id": str(person.id), "named_again": named}

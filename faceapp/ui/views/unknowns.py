@@ -83,7 +83,7 @@ def _correct(request, done, success: str, back):
         result = done()
     except FaceAppError as exc:
         messages.error(request, exc.message)
-        return redirect(back)
+        return redirect(*back) if isinstance(back, tuple) else redirect(back)
     messages.success(request, success.format(result=result))
     return None
 
