@@ -74,7 +74,7 @@ def unknown_detail(request, group_id):
     return render(request, "ui/unknown_detail.html", {
         "group": group, "shots": unknowns.best_shots(group.pk, limit=8), "page": page,
         "enrol_form": EnrolGroupForm(), "add_form": AddToPersonForm(), "merge_form": MergeForm(),
-        "not_person_form": AddToPersonForm(auto_id="not_%s"), "corrections": correction_log.of_group(group.label),
+        "corrections": correction_log.of_group(group.label),
     })
 
 
