@@ -13,7 +13,7 @@ from enrollment import correction_log, corrections, undo
 from enrollment.models import Person, Sighting, SightingExclusion
 from enrollment.undo import NotUndoable
 from faceapp.audit.log import Actor, record
-from faceapp.audit.models import Action
+from faceapp.audit.models import Action, AuditEntry
 
 from .models import Event, EventNotPerson
 
@@ -71,4 +71,7 @@ def undo_not_person(details: dict, entry) -> dict:
             sighting.person, sighting.unknown_group = person, None
             sighting.save(update_fields=["person", "unknown_group"])
             undo.drop_if_empty(joined)
-    return {"person_id": str(person.id), "named_again": named}
+    # The sighting's own entry of this correction is undone with it (evaluate --corrections counts it no more).
+    part = (AuditEntry.objects.filter(action=Action.SIGHTING_NOT_PERSON, details__event_id=str(event.id), pk__lt=entry.pk)
+            .order_by("-pk").values_list("pk", flat=True).first())
+    return {"person_id": str(person.id), "named_again": named, **({"also_undoes": part} if part else {})}
