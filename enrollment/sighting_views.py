@@ -273,9 +273,11 @@ def _person_created(person) -> dict:
 
 @extend_schema(
     summary="Undo a correction",
-    description="By the id of its audit entry: a merge of unknown groups, not-this-group, not-this-person on a sighting, "
-                "enrolling a group or adding it to a person (the faces it gave are deleted, its sightings go back to a group "
-                "with the old id). Erasures cannot be undone. Needs the `enroll` scope; audited; once per entry.",
+    description="By the id of its audit entry: a merge of unknown groups, not-this-group, not-this-person on a sighting or "
+                "a group, enrolling a group or adding it to a person (the faces it gave are deleted, its sightings go back to "
+                "a group with the old id), the edits of enrolled people, not-this-person on a camera event. All or nothing: "
+                "when what the correction changed was corrected or moved on since, 400 `not_undoable` with the reason. "
+                "Erasures cannot be undone. Needs the `enroll` scope; audited; once per entry.",
     request=None, responses={200: UndoResponse, **errors(400, 404, 409)}, tags=["unknown groups"],
 )
 @api_view(["POST"])

@@ -17,7 +17,7 @@ from enrollment.models import Face, Person, parse_label
 from faceapp.audit.models import Action
 from recognition.exceptions import FaceAppError
 
-from ..access import actor, staff_required
+from ..access import actor, safe_next, staff_required
 
 
 class _OtherPersonField(forms.ModelChoiceField):
@@ -117,8 +117,7 @@ def person_faces(request, person_id):
 def correction_undo(request, entry_id):
     """Undo an edit or correction by its audit entry; back to the page named by `next` (a path of this UI), or to the
     unknown group given back by undoing its enrolment (the person's page may be gone with it)."""
-    back = request.POST.get("next", "")
-    back = back if back.startswith("/ui/") and "//" not in back else "/ui/people/"
+    back = safe_next(request, "/ui/people/")
     try:
         done = undo.undo(entry_id, actor=actor(request))
     except undo.NoSuchEntry as exc:

@@ -13,13 +13,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from enrollment import correction_log, corrections, people, timeline, unknowns
 from enrollment.models import Sighting
 from recognition.exceptions import FaceAppError
 
-from ..access import actor, browser_zone, staff_required
+from ..access import actor, browser_zone, safe_next, staff_required
 
 PAGE_SIZE = 48
 TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
@@ -98,4 +99,4 @@ def sighting_not_person(request, sighting_id):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Remembered: that sighting is not {person.name}; it is now in {sighting.unknown_group.label}.")
-    return redirect("ui:person-timeline", person_id=person.id)
+    return redirect(safe_next(request, reverse("ui:person-timeline", args=[person.id])))  # (the same page and filter)

@@ -129,3 +129,14 @@ def test_not_this_person_on_a_sighting_and_its_undo_from_the_timeline(operator, 
     assert undo_url not in text and crops_on(text, obama_seen) == [3, 2, 1, 0]
     again = operator.post(undo_url, {"next": url}, follow=True)
     assert "Not undone: This correction was undone already." in again.content.decode()
+
+
+def test_not_this_person_comes_back_to_the_same_filtered_page_and_never_to_another_site(operator, obama_seen, cast):
+    url = reverse("ui:person-timeline", args=[cast.obama.id])
+    filtered = f"{url}?camera={DOOR}"
+    page = operator.get(filtered).content.decode()
+    assert f'name="next" value="{url}?camera={DOOR}"' in page
+    back = operator.post(reverse("ui:sighting-not-person", args=[obama_seen[0].id]), {"next": filtered})
+    assert back.status_code == 302 and back["Location"] == filtered
+    elsewhere = operator.post(reverse("ui:sighting-not-person", args=[obama_seen[1].id]), {"next": "//evil.example/ui/"})
+    assert elsewhere["Location"] == url
