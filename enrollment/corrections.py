@@ -88,8 +88,9 @@ def add_group_to_person(group_id, person: Person, *, faces: int = FACES_FROM_GRO
     return person
 
 
-def not_person(sighting: Sighting, *, person: Person | None = None, actor: Actor | None = None) -> Sighting:
-    """The sighting is not `person` (default: the person it was named as): remembered; it joins an unknown group."""
+def not_person(sighting: Sighting, *, person: Person | None = None, actor: Actor | None = None, event_id=None) -> Sighting:
+    """The sighting is not `person` (default: the person it was named as): remembered; it joins an unknown group.
+    `event_id`: the camera event whose correction this is part of (undone with it, videostreams.corrections)."""
     person = person or sighting.person
     if person is None:
         raise NotApplicable("This sighting names nobody; say which person it is not (person_id).")
@@ -101,7 +102,7 @@ def not_person(sighting: Sighting, *, person: Person | None = None, actor: Actor
             sighting.save(update_fields=["person"])
             unknowns.assign(sighting)
         record(actor, Action.SIGHTING_NOT_PERSON, target_type="sighting", target_id=sighting.id, person_id=str(person.id),
-               was_theirs=was_theirs)
+               was_theirs=was_theirs, **({"event_id": str(event_id)} if event_id else {}))
     return sighting
 
 
@@ -111,9 +112,10 @@ def group_not_person(group_id, person: Person, *, actor: Actor | None = None) ->
     with transaction.atomic():
         ids = list(Sighting.objects.filter(unknown_group=group).values_list("id", flat=True))
         known = set(SightingExclusion.objects.filter(sighting_id__in=ids, person=person).values_list("sighting_id", flat=True))
-        SightingExclusion.objects.bulk_create([SightingExclusion(sighting_id=i, person=person) for i in ids if i not in known])
+        new = [i for i in ids if i not in known]
+        SightingExclusion.objects.bulk_create([SightingExclusion(sighting_id=i, person=person) for i in new])
         record(actor, Action.GROUP_NOT_PERSON, target_type="unknown_group", target_id=group.label, person_id=str(person.id),
-               sightings=len(ids))
+               sightings=len(ids), excluded=[str(i) for i in new])  # (its undo forgets only what it added)
     return group
 
 

@@ -54,7 +54,9 @@ def _live(entries, undone: set[int]) -> list[AuditEntry]:
 def field_errors(*, since: dt.datetime | None = None) -> FieldErrors:
     """The observed errors over the sightings kept now (seen since `since`, when given)."""
     sightings = Sighting.objects.all() if since is None else Sighting.objects.filter(seen_at__gte=since)
-    undone = set(AuditEntry.objects.filter(action=Action.UNDO).values_list("details__undoes", flat=True))
+    undone = set()
+    for undoes, also in AuditEntry.objects.filter(action=Action.UNDO).values_list("details__undoes", "details__also_undoes"):
+        undone |= {undoes, also} - {None}  # (also: a sighting's part of a camera event's correction)
     not_person = _live(AuditEntry.objects.filter(action=Action.SIGHTING_NOT_PERSON, details__was_theirs=True), undone)
     rejected_ids = {e.target_id for e in not_person}
     open_tracks = _live(AuditEntry.objects.filter(action=Action.EVENT_NOT_PERSON, details__was_theirs=True,

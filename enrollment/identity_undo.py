@@ -99,15 +99,3 @@ def undo_merge(details: dict, entry: AuditEntry) -> dict:
 
 HANDLERS = {Action.PERSON_MERGE: undo_merge, Action.PERSON_SPLIT: undo_split, Action.FACE_MOVE: undo_move}
 
-
-def undoable_edits_of_person(person_id, limit: int = 10) -> list[AuditEntry]:
-    """The latest edits that touched the person (kept, split from, moved to or from) and are not undone yet."""
-    from django.db.models import Q
-
-    pid = str(person_id)
-    touched = (Q(target_type="person", target_id=pid) | Q(details__from_person=pid) | Q(details__to_person=pid)
-               | Q(details__new_person=pid))
-    entries = list(AuditEntry.objects.filter(touched, action__in=EDITS).order_by("-id")[: limit * 2])
-    undone = set(AuditEntry.objects.filter(action=Action.UNDO, details__undoes__in=[e.pk for e in entries])
-                 .values_list("details__undoes", flat=True))
-    return [e for e in entries if e.pk not in undone and (e.action != Action.PERSON_MERGE or "person" in e.details)][:limit]

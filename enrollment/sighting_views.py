@@ -15,7 +15,7 @@ from faceapp.schema import errors
 from recognition.exceptions import NotFound
 from recognition.uploads import read_upload
 
-from . import corrections, estimates, people, sighting_search, undo, unknowns
+from . import corrections, people, sighting_search, timeline, undo, unknowns
 from .identification import current_embedding_model
 from .models import Sighting, parse_label
 from .sighting_serializers import (
@@ -180,14 +180,8 @@ class TimelineQuery(AttributeFilters, UnknownGroupQuery):
 def person_sightings(request, person_id):
     person = people.get_person(person_id)
     query = _validated(TimelineQuery, request.query_params)
-    sightings = Sighting.objects.filter(person=person).select_related("person").order_by("-seen_at")
-    if query.get("camera"):
-        sightings = sightings.filter(camera_id=query["camera"])
-    if query.get("since"):
-        sightings = sightings.filter(seen_at__gte=query["since"])
-    if query.get("until"):
-        sightings = sightings.filter(seen_at__lte=query["until"])
-    sightings = estimates.filtered(sightings, **attribute_filters(query))
+    sightings = timeline.sightings_of(person=person, camera=query.get("camera"), since=query.get("since"),
+                                      until=query.get("until"), **attribute_filters(query))
     pages = Pages()
     page = pages.paginate_queryset(sightings, request)
     return pages.get_paginated_response([sighting_json(s, request) for s in page])
@@ -200,7 +194,7 @@ def person_sightings(request, person_id):
 def group_sightings(request, group):
     found = unknowns.get_group(_group_id(group))
     pages = Pages()
-    page = pages.paginate_queryset(Sighting.objects.filter(unknown_group=found).select_related("person").order_by("-seen_at"), request)
+    page = pages.paginate_queryset(timeline.sightings_of(group=found), request)
     return pages.get_paginated_response([sighting_json(s, request) for s in page])
 
 
@@ -279,9 +273,11 @@ def _person_created(person) -> dict:
 
 @extend_schema(
     summary="Undo a correction",
-    description="By the id of its audit entry: a merge of unknown groups, not-this-group, not-this-person on a sighting, "
-                "enrolling a group or adding it to a person (the faces it gave are deleted, its sightings go back to a group "
-                "with the old id). Erasures cannot be undone. Needs the `enroll` scope; audited; once per entry.",
+    description="By the id of its audit entry: a merge of unknown groups, not-this-group, not-this-person on a sighting or "
+                "a group, enrolling a group or adding it to a person (the faces it gave are deleted, its sightings go back to "
+                "a group with the old id), the edits of enrolled people, not-this-person on a camera event. All or nothing: "
+                "when what the correction changed was corrected or moved on since, 400 `not_undoable` with the reason. "
+                "Erasures cannot be undone. Needs the `enroll` scope; audited; once per entry.",
     request=None, responses={200: UndoResponse, **errors(400, 404, 409)}, tags=["unknown groups"],
 )
 @api_view(["POST"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from . import decision, vectors
 from .models import Sighting, SightingExclusion, UnknownGroup
@@ -125,7 +125,7 @@ def summarised(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(
         sightings_count=Count("sightings", distinct=True), first_seen=Min("sightings__seen_at"),
         last_seen=Max("sightings__until"),
-        camera_names=ArrayAgg("sightings__camera_name", distinct=True, default=[]),
+        camera_names=ArrayAgg("sightings__camera_name", distinct=True, default=[], filter=~Q(sightings__camera_name="")),
     )
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from enrollment import corrections
+from enrollment import correction_log, corrections, undo
 from enrollment.models import Person, Sighting, SightingExclusion
 from enrollment.undo import NotUndoable
 from faceapp.audit.log import Actor, record
-from faceapp.audit.models import Action
+from faceapp.audit.models import Action, AuditEntry
 
 from .models import Event, EventNotPerson
 
@@ -33,7 +33,7 @@ def not_person(event: Event, *, person: Person | None = None, actor: Actor | Non
             event.save(update_fields=["person", "matched", "similarity", "updated_at"])
         sighting = Sighting.objects.filter(event_id=event.id).first()
         if sighting is not None:
-            corrections.not_person(sighting, person=person, actor=actor)
+            corrections.not_person(sighting, person=person, actor=actor, event_id=event.id)
         record(actor, Action.EVENT_NOT_PERSON, target_type="event", target_id=event.id, person_id=str(person.id),
                was_theirs=was_theirs, similarity=similarity, track_open=not event.closed,
                sighting_id=str(sighting.id) if sighting else None)
@@ -43,6 +43,11 @@ def not_person(event: Event, *, person: Person | None = None, actor: Actor | Non
 def excluded_people(event_id) -> set[str]:
     """The people an operator said the event's track is not (one indexed query; the runner asks at each decision)."""
     return {str(p) for p in EventNotPerson.objects.filter(event_id=event_id).values_list("person_id", flat=True)}
+
+
+def undoable_corrections(event_id) -> list:
+    """The event's "not this person" corrections that can still be undone (its page offers *Undo*)."""
+    return correction_log.of_target("event", event_id, [Action.EVENT_NOT_PERSON])
 
 
 def undo_not_person(details: dict, entry) -> dict:
@@ -62,6 +67,11 @@ def undo_not_person(details: dict, entry) -> dict:
         event.save(update_fields=["person", "matched", "similarity", "updated_at"])
         named = True
         if sighting is not None and sighting.person_id is None:
+            joined = sighting.unknown_group_id
             sighting.person, sighting.unknown_group = person, None
             sighting.save(update_fields=["person", "unknown_group"])
-    return {"person_id": str(person.id), "named_again": named}
+            undo.drop_if_empty(joined)
+    # The sighting's own entry of this correction is undone with it (evaluate --corrections counts it no more).
+    part = (AuditEntry.objects.filter(action=Action.SIGHTING_NOT_PERSON, details__event_id=str(event.id), pk__lt=entry.pk)
+            .order_by("-pk").values_list("pk", flat=True).first())
+    return {"person_id": str(person.id), "named_again": named, **({"also_undoes": part} if part else {})}

@@ -42,3 +42,9 @@ def browser_zone(request):
         return zoneinfo.ZoneInfo(name) if name else timezone.get_default_timezone()
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return timezone.get_default_timezone()
+
+
+def safe_next(request, default: str) -> str:
+    """The page to go back to after a POST: `next`, when it is a path of this UI (never another site), else `default`."""
+    back = request.POST.get("next", "")
+    return back if back.startswith("/ui/") and "//" not in back and "\\" not in back else default

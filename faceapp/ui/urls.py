@@ -4,7 +4,7 @@ from django.urls import path
 
 from faceapp.limits import body_limit
 
-from .views import enrol, identity, imports, people, unknowns, video, watchlists, who
+from .views import enrol, identity, imports, people, timeline, unknowns, video, watchlists, who
 
 app_name = "ui"
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     # People and their faces
     path("people/", people.people_list, name="people"),
     path("people/<uuid:person_id>/", people.person_detail, name="person"),
+    path("people/<uuid:person_id>/timeline/", timeline.person_timeline, name="person-timeline"),
     path("people/<uuid:person_id>/add/", people.person_add_faces, name="person-add"),
     path("people/<uuid:person_id>/delete/", people.person_delete, name="person-delete"),
     path("people/<uuid:person_id>/faces/<uuid:face_id>/delete/", people.face_delete, name="face-delete"),
@@ -40,9 +41,12 @@ urlpatterns = [
     path("unknowns/<int:group_id>/enrol/", unknowns.unknown_enrol, name="unknown-enrol"),
     path("unknowns/<int:group_id>/add/", unknowns.unknown_add, name="unknown-add"),
     path("unknowns/<int:group_id>/merge/", unknowns.unknown_merge, name="unknown-merge"),
+    path("unknowns/<int:group_id>/timeline/", timeline.group_timeline, name="unknown-timeline"),
+    path("unknowns/<int:group_id>/not-person/", unknowns.unknown_not_person, name="unknown-not-person"),
     path("unknowns/<int:group_id>/delete/", unknowns.unknown_delete, name="unknown-delete"),
     path("sightings/search/", unknowns.sightings_search, name="sightings-search"),
     path("sightings/<uuid:sighting_id>/crop.jpg", unknowns.sighting_crop, name="sighting-crop"),
+    path("sightings/<uuid:sighting_id>/not-person/", timeline.sighting_not_person, name="sighting-not-person"),
     path("sightings/<uuid:sighting_id>/not-group/", unknowns.sighting_not_group, name="sighting-not-group"),
     # Cameras
     path("cameras/", video.camera_list, name="cameras"),

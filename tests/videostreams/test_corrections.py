@@ -103,3 +103,23 @@ def test_the_api_marks_an_event_not_this_person_with_the_enroll_scope(obama, api
     assert response.json()["matched"] is False and Event.objects.get(pk=event.pk).person_id is None
     again = client_with_key(api_key("enroll")).post(f"/api/v1/events/{event.id}/not-person", {}, format="json")
     assert again.status_code == 400 and again.json()["error_code"] == "not_applicable"
+
+
+def test_undoing_an_events_correction_takes_its_sightings_part_out_of_the_observed_errors(obama, media_in_tmp):
+    """The event's sighting got its own "not this person" entry; undoing the event's correction undoes that too, so
+    evaluate --corrections no longer counts the sighting as a false accept."""
+    from enrollment import field_errors, undo
+    from tests.enrollment.sighting_photos import keep
+    from tests.faceapp.ui.test_video_pages import make_event
+
+    camera = Camera.objects.create(name="door", source="x", enabled=False)
+    event = make_event(camera, person=obama)
+    sighting = keep("obama3.jpg")[0]
+    Sighting.objects.filter(pk=sighting.pk).update(event_id=event.id, camera_id=camera.id, camera_name="door",
+                                                   source=Sighting.Source.CAMERA)
+    corrections.not_person(event)
+    assert field_errors.field_errors().total.false_accepts == 1
+    done = undo.undo(AuditEntry.objects.get(action="event.not_person").pk)
+    assert done.details["also_undoes"] == AuditEntry.objects.get(action="sighting.not_person").pk
+    assert field_errors.field_errors().total.false_accepts == 0
+    assert Sighting.objects.get(pk=sighting.pk).person_id == obama.id

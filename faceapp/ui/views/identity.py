@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from enrollment import identity_edits, people, undo
-from enrollment.models import Face, Person
+from enrollment.models import Face, Person, parse_label
 from faceapp.audit.models import Action
 from recognition.exceptions import FaceAppError
 
-from ..access import actor, staff_required
+from ..access import actor, safe_next, staff_required
 
 
 class _OtherPersonField(forms.ModelChoiceField):
@@ -114,13 +115,37 @@ def person_faces(request, person_id):
 @staff_required
 @require_POST
 def correction_undo(request, entry_id):
-    """Undo an edit or correction by its audit entry; back to the page named by `next` (a path of this UI)."""
-    back = request.POST.get("next", "")
-    back = back if back.startswith("/ui/") and "//" not in back else "/ui/people/"
+    """Undo an edit or correction by its audit entry; back to the page named by `next` (a path of this UI), or to the
+    unknown group given back by undoing its enrolment (the person's page may be gone with it)."""
+    back = safe_next(request, "/ui/people/")
     try:
         done = undo.undo(entry_id, actor=actor(request))
+    except undo.NoSuchEntry as exc:
+        raise Http404(exc.message) from exc
     except FaceAppError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, f"Not undone: {exc.message}")
         return redirect(back)
-    messages.success(request, f"Undone: {Action(done.details['undone']).label}.")
+    messages.success(request, undone_message(done.details))
+    if done.details["undone"] in (Action.GROUP_ENROL, Action.GROUP_ADD_TO_PERSON):
+        return redirect("ui:unknown", group_id=parse_label(done.details["restored"]))
     return redirect(back)
+
+
+def undone_message(details: dict) -> str:
+    """What the undo did, from its audit entry's details (enrollment.undo's summary)."""
+    said = [f"Undone: {Action(details['undone']).label}."]
+    if details["undone"] in (Action.GROUP_ENROL, Action.GROUP_ADD_TO_PERSON, Action.GROUP_MERGE):
+        n = details.get("sightings", 0)
+        said.append(f"{details['restored']} is back with {n} sighting{'s' if n != 1 else ''}.")
+    if details.get("faces_deleted"):
+        said.append(f"The {details['faces_deleted']} face{'s' if details['faces_deleted'] != 1 else ''} it gave were deleted.")
+    if details.get("person_deleted"):
+        said.append("The person made from it was deleted.")
+    if details["undone"] == Action.SIGHTING_NOT_GROUP:
+        said.append(f"The face is back in {details['unknown_group']}.")
+    if details.get("named_again"):
+        said.append("It is named again.")
+    if details.get("forgotten"):
+        n = details["forgotten"]
+        said.append(f"{n} sighting{'s are' if n != 1 else ' is'} no longer marked as not them.")
+    return " ".join(said)

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 
-from enrollment import people, undo
+from enrollment import correction_log, people
 from recognition.exceptions import FaceAppError
 
 from .. import services as ui
@@ -49,11 +49,11 @@ def person_detail(request, person_id):
                 return redirect("ui:person", person_id=person.id)
     context = {"person": person, "faces": people.faces_of(person), "edit": edit, "photos": PhotosForm(),
                "sightings": person.sightings.order_by("-seen_at")[:TIMELINE_SIGHTINGS],
-               "edits": undo.undoable_edits_of_person(person.id), **person_edit_forms(person)}
+               "edits": correction_log.of_person(person.id), **person_edit_forms(person)}
     return render(request, "ui/person_detail.html", context, status=400 if request.method == "POST" else 200)
 
 
-TIMELINE_SIGHTINGS = 24  # the person's latest sightings on their page (all of them: the search of the past)
+TIMELINE_SIGHTINGS = 24  # the person's latest sightings on their page (all of them: their timeline page)
 
 
 @staff_required

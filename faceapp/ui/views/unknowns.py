@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from enrollment import corrections, sighting_search, unknowns
+from enrollment import correction_log, corrections, sighting_search, unknowns
 from enrollment.estimates import EMOTION_CHOICES, GENDER_CHOICES
 from enrollment.models import Person, Sighting, parse_label
 from recognition.exceptions import FaceAppError
@@ -74,6 +74,7 @@ def unknown_detail(request, group_id):
     return render(request, "ui/unknown_detail.html", {
         "group": group, "shots": unknowns.best_shots(group.pk, limit=8), "page": page,
         "enrol_form": EnrolGroupForm(), "add_form": AddToPersonForm(), "merge_form": MergeForm(),
+        "corrections": correction_log.of_group(group.label),
     })
 
 
@@ -82,7 +83,7 @@ def _correct(request, done, success: str, back):
         result = done()
     except FaceAppError as exc:
         messages.error(request, exc.message)
-        return redirect(back)
+        return redirect(*back) if isinstance(back, tuple) else redirect(back)
     messages.success(request, success.format(result=result))
     return None
 
@@ -94,10 +95,14 @@ def unknown_enrol(request, group_id):
     if not form.is_valid():
         messages.error(request, "Give the person's name (and a valid birthdate, if any).")
         return redirect("ui:unknown", group_id=group_id)
-    failed = _correct(request, lambda: corrections.enrol_group(group_id, name=form.cleaned_data["name"],
-                                                                birthdate=form.cleaned_data["birthdate"], actor=actor(request)),
-                      "Enrolled {result.name} from the group.", ("ui:unknown", group_id))
-    return failed or redirect("ui:unknowns")
+    try:
+        person = corrections.enrol_group(group_id, name=form.cleaned_data["name"], birthdate=form.cleaned_data["birthdate"],
+                                         actor=actor(request))
+    except FaceAppError as exc:
+        messages.error(request, exc.message)
+        return redirect("ui:unknown", group_id=group_id)
+    messages.success(request, f"Enrolled {person.name} from the group.")
+    return redirect("ui:person", person_id=person.id)  # (where Recent edits offers its undo)
 
 
 @staff_required
@@ -123,6 +128,21 @@ def unknown_merge(request, group_id):
     _correct(request, lambda: corrections.merge_groups(group_id, other, actor=actor(request)),
              "Merged: {result.label} now holds both groups' sightings.", ("ui:unknown", group_id))
     return redirect("ui:unknown", group_id=group_id)
+
+
+@staff_required
+@require_POST
+def unknown_not_person(request, group_id):
+    """No sighting of the group is this enrolled person (remembered per sighting; adding the group to them is refused)."""
+    group = _group_or_404(group_id)
+    form = AddToPersonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick the person.")
+        return redirect("ui:unknown", group_id=group.pk)
+    person = form.cleaned_data["person"]
+    corrections.group_not_person(group.pk, person, actor=actor(request))
+    messages.success(request, f"Remembered: no face of {group.label} is {person.name}.")
+    return redirect("ui:unknown", group_id=group.pk)
 
 
 @staff_required

@@ -177,7 +177,8 @@ def event_list_live(request):
 def event_detail(request, event_id):
     event = get_object_or_404(Event.objects.select_related("camera", "person"), pk=event_id)
     box = box_percent(event.box, event.frame_width, event.frame_height) if event.frame_width and event.box else None
-    return render(request, "ui/event_detail.html", {"event": event, "box": box})
+    return render(request, "ui/event_detail.html", {"event": event, "box": box,
+                                                    "corrections": corrections.undoable_corrections(event.id)})
 
 
 @staff_required
@@ -191,7 +192,8 @@ def event_not_person(request, event_id):
     except FaceAppError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Remembered: this face is not {name}; the camera will not name it {name} again.")
+        messages.success(request, f"Remembered: this face is not {name}; the camera will not name it {name} again. "
+                                  "Undo it under Recent corrections.")
     return redirect("ui:event", event_id=event.id)
 
 

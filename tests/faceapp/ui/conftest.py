@@ -88,6 +88,7 @@ def browser(django_db_setup, live_server):
 @pytest.fixture
 def page(browser, live_server, django_user_model, models_ready):
     """The browser, signed out, with a staff account to log in with and helpers bound to the live server."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -112,7 +113,10 @@ def page(browser, live_server, django_user_model, models_ready):
             return WebDriverWait(browser, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
 
         def wait_for_text(self, css, text, timeout=120):
-            WebDriverWait(browser, timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+            # While a form's POST loads the next page, the element found may leave the document between Chromium's
+            # steps ("Node with given id does not belong to the document"): look again, until the text is there.
+            WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(
+                EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
         def text(self):
             return self.find("body").text

@@ -65,6 +65,7 @@ def world(models_ready):
     from enrollment import identification
 
     stranger = [identification.identify(read_bytes("samples", n), keep_sighting=True).sightings for n in ("astronaut.jpg", "two_people.jpg")]
+    identification.identify(read_bytes("samples", "obama-480p.jpg"), keep_sighting=True)  # (a sighting on Obama's timeline)
     group = stranger[0][0].unknown_group
     return SimpleNamespace(obama=obama, biden=biden, staff=staff, pending=pending, door=door, events=events, rule=rule, job=job,
                            group=group)
@@ -107,6 +108,8 @@ def pages(world):
         ("import-job", f"/ui/import/{world.job.id}/", None),
         ("unknowns", "/ui/unknowns/", None),
         ("unknown", f"/ui/unknowns/{world.group.pk}/", None),
+        ("timeline", f"/ui/people/{world.obama.id}/timeline/?camera=", None),
+        ("unknown-timeline", f"/ui/unknowns/{world.group.pk}/timeline/", None),
         ("sightings-search", "/ui/sightings/search/", search("#sightings-search", ("samples", "astronaut.jpg"))),
         ("not-found", "/ui/no-such-page/", None),
     ]
