@@ -19,12 +19,13 @@ from faceapp.audit.models import Action
 from recognition import pipeline
 from recognition.exceptions import FaceAppError, NoEnrolledFace, NoFaceDetected
 
-from . import estimates, unknowns, vectors
+from . import estimates, sighting_partitions, unknowns, vectors
 from .identification import current_embedding_model
 from .models import Face, Person, Sighting
 
 MAX_RESULTS = 1000  # page × page_size may not go beyond this
 QUERY_GROUP_FACES = 20
+MAX_EF_SEARCH = 1000  # pgvector's largest hnsw.ef_search
 
 
 class TooDeep(FaceAppError):
@@ -75,6 +76,19 @@ def _mean(rows) -> np.ndarray:
     return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
 
 
+def walk_for(since: dt.datetime | None, until: dt.datetime | None, wanted: int) -> tuple[int, bool]:
+    """(hnsw.ef_search, exact scan or not) for a window of seen_at. The table is partitioned by week (each week its
+    own graph, enrollment.sighting_partitions): a window of few rows is scanned exactly (every row of the window
+    through the b-tree on seen_at; FACEAPP_SIGHTING_EXACT_ROWS), and a wider one walks the graphs of the weeks it
+    touches with ef_search = FACEAPP_SIGHTING_EF_SEARCH divided by the window's share of those weeks' rows (a day
+    of a week: about a seventh of the entries a walk meets pass the filter), at most MAX_EF_SEARCH."""
+    rows, share = sighting_partitions.rows_in_window(since, until)
+    if rows <= settings.FACEAPP_SIGHTING_EXACT_ROWS:
+        return wanted, True
+    ef = settings.FACEAPP_SIGHTING_EF_SEARCH / max(share, 1e-3)
+    return int(min(MAX_EF_SEARCH, max(ef, wanted))), False
+
+
 def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: str | None = None, camera=None,
            since: dt.datetime | None = None, until: dt.datetime | None = None, page: int = 1, page_size: int = 50,
            exact: bool = False, actor: Actor | None = None, gender=None, age_min=None, age_max=None,
@@ -95,8 +109,9 @@ def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: st
     attribute_filters = {"gender": gender, "age_min": age_min, "age_max": age_max, "emotion": emotion}
     queryset = estimates.filtered(queryset, **attribute_filters)
     wanted = page * page_size + 1  # one more tells whether another page follows
+    ef_search, exact_scan = walk_for(since, until, wanted)
     rows = vectors.nearest_rows(queryset, vector, embedding_model=model, fields=("id",), limit=wanted,
-                                ef_search=max(settings.FACEAPP_SIGHTING_EF_SEARCH, wanted), exact=exact)
+                                ef_search=ef_search, exact=exact or exact_scan)
     window = rows[(page - 1) * page_size: page * page_size]
     found = Sighting.objects.select_related("person").in_bulk([row[0] for row in window])
     hits = [Hit(found[sighting_id], round(1.0 - float(distance), 4)) for sighting_id, distance in window if sighting_id in found]
