@@ -35,6 +35,7 @@ class Partition:
     name: str
     low: dt.datetime | None  # None: the DEFAULT partition
     high: dt.datetime | None
+    rows: float = 0.0  # PostgreSQL's estimate (pg_class.reltuples, kept by ANALYZE; 0 before the first)
 
 
 def week_of(when: dt.datetime) -> dt.datetime:
@@ -49,17 +50,18 @@ def name_of(low: dt.datetime, parent: str = TABLE) -> str:
 
 def partitions(cursor, parent: str = TABLE) -> list[Partition]:
     """The partitions of `parent`, oldest first, the DEFAULT one last."""
-    cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # bounds are printed in the session's zone
-    cursor.execute("SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+    # Bounds are printed in the session's time zone: Django's connections are in UTC (USE_TZ), and the offset is
+    # printed and parsed anyway.
+    cursor.execute("SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), greatest(c.reltuples, 0) FROM pg_inherits i "
                    "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass", [parent])
     found = []
-    for name, bound in cursor.fetchall():
+    for name, bound, rows in cursor.fetchall():
         match = BOUND.search(bound or "")
         if match is None:
-            found.append(Partition(name, None, None))
+            found.append(Partition(name, None, None, float(rows)))
         else:
             low, high = (dt.datetime.fromisoformat(value) for value in match.groups())
-            found.append(Partition(name, low, high))
+            found.append(Partition(name, low, high, float(rows)))
     return sorted(found, key=lambda p: (p.low is None, p.low or dt.datetime.min.replace(tzinfo=dt.UTC)))
 
 
@@ -163,14 +165,11 @@ def rows_in_window(since: dt.datetime | None, until: dt.datetime | None) -> tupl
     window: an overestimate only makes the search choose the index walk, which is never short."""
     low = since or dt.datetime.min.replace(tzinfo=dt.UTC)
     high = until or dt.datetime.max.replace(tzinfo=dt.UTC)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         found = partitions(cursor)
-        cursor.execute("SELECT c.relname, greatest(c.reltuples, 0) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                       "WHERE i.inhparent = %s::regclass", [TABLE])
-        tuples = dict(cursor.fetchall())
     inside = touched = 0.0
     for partition in found:
-        rows = float(tuples.get(partition.name, 0.0))
+        rows = partition.rows
         if partition.low is None:
             inside, touched = inside + rows, touched + rows
             continue
