@@ -98,6 +98,19 @@ def load(cursor, vectors, seconds, cameras, start: dt.datetime, embedding_model:
     return time.perf_counter() - started
 
 
+def cpu_seconds(backend: int) -> float:
+    """CPU time of this process and of its PostgreSQL backend (/proc: the embedded server runs here), so that a
+    search's cost can be told apart from the wait for a core on a loaded machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        with open(f"/proc/{backend}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    except OSError:
+        server = float("nan")
+    return time.process_time() + server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=100_000, help="sightings (default 100,000)")
@@ -109,6 +122,9 @@ def main() -> None:
     parser.add_argument("--keep", metavar="NAME", default="",
                         help="keep the database test_NAME after the run, and reuse it (the build skipped) when it "
                              "already holds --size sightings (same --seed: the same data)")
+    parser.add_argument("--storage", choices=("plain", "external"), default="plain",
+                        help="how `embedding` is stored (migration 0013: plain, in the row; external: in TOAST, as "
+                             "before), for comparison")
     parser.add_argument("--layout", choices=("partitioned", "plain"), default="partitioned",
                         help="plain: the table as before migration 0013 (one table, one graph), for comparison")
     args = parser.parse_args()
@@ -139,7 +155,7 @@ def run(args, connection) -> None:
 
     rng = np.random.default_rng(args.seed)
     data, seconds, cameras, probes = make_data(args.size, args.queries, rng)
-    start = sighting_partitions.week_of(dt.datetime.now(dt.UTC)) - dt.timedelta(days=DAYS - 3)
+    start = sighting_partitions.period_of(dt.datetime.now(dt.UTC)) - dt.timedelta(days=DAYS - 3)
     model = current_embedding_model()
     with connection.cursor() as django_cursor:
         register_vector(django_cursor.connection)
@@ -155,16 +171,22 @@ def run(args, connection) -> None:
                 importlib.import_module("enrollment.migrations.0013_partition_sightings").rebuild(cursor, partitioned=False)
             else:
                 sighting_partitions.ensure(since=start)
+            cursor.execute(f"ALTER TABLE enrollment_sighting ALTER COLUMN embedding SET STORAGE {args.storage}")
             load_s = load(cursor, data, seconds, cameras, start, model)
         cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'enrollment_sighting'::regclass")
         parts = cursor.fetchone()[0]
+        cursor.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'enrollment_sighting'::regclass "
+                       "AND attname = 'embedding'")
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+        storage = {"p": "plain", "e": "external", "x": "extended", "m": "main"}[cursor.fetchone()[0]]
     load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.size:,} sightings of {args.size // 10:,} people over {DAYS} days from {start:%Y-%m-%d %H:%M} UTC "
-          f"({args.layout}: {parts} partitions); COPY + indexes {load_s:.0f} s; {args.queries} queries, top {PAGE} "
+          f"({args.layout}: {parts} partitions, embedding stored {storage}); COPY + indexes {load_s:.0f} s; {args.queries} queries, top {PAGE} "
           f"({PAGE + 1} rows asked); FACEAPP_SIGHTING_EF_SEARCH {settings.FACEAPP_SIGHTING_EF_SEARCH}, "
           f"FACEAPP_SIGHTING_EXACT_ROWS {getattr(settings, 'FACEAPP_SIGHTING_EXACT_ROWS', '-')}; load average {load_avg}")
-    print("| sightings | window | rows in window (mean) | search | p50 ms | p95 ms | recall@50 | short answers | load average |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| sightings | window | rows in window (mean) | search | p50 ms | p95 ms | recall@50 | short answers | CPU ms (mean) | load average |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     modes = []
     for mode in args.modes.split(","):
         modes += [int(e) for e in args.ef.split(",")] if mode == "ef" else [mode]
@@ -172,6 +194,7 @@ def run(args, connection) -> None:
         ends = rng.uniform(days * 86400, DAYS * 86400, args.queries)
         for mode in modes:
             latencies, recalls, short, in_window = [], [], 0, []
+            cpu_before = cpu_seconds(backend)
             for probe, end in zip(probes, ends):
                 mask = (seconds >= end - days * 86400) & (seconds <= end)
                 candidates = np.flatnonzero(mask)
@@ -195,10 +218,11 @@ def run(args, connection) -> None:
                 # a bench sighting's id is its index in the data, plus one
                 recalls.append(len(truth & {sighting_id.int - 1 for sighting_id in found}) / max(1, min(PAGE, len(candidates))))
                 short += len(found) < min(PAGE, len(candidates))
+            cpu_ms = (cpu_seconds(backend) - cpu_before) * 1000 / len(latencies)
             load_avg = f"{os.getloadavg()[0]:.1f}"
             print(f"| {args.size:,} | {days:g} d | {np.mean(in_window):,.0f} | {mode if isinstance(mode, str) else f'ef_search {mode}'} | "
                   f"{percentile(latencies, 50):.1f} | {percentile(latencies, 95):.1f} | {np.mean(recalls):.3f} | {short} | "
-                  f"{load_avg} |", flush=True)
+                  f"{cpu_ms:.1f} | {load_avg} |", flush=True)
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 

@@ -1,14 +1,17 @@
-"""The sightings table is partitioned by week of `seen_at` (migration 0013): this module keeps its partitions.
+"""The sightings table is partitioned by time of `seen_at` (migration 0013), a partition per week by default
+(FACEAPP_SIGHTING_PARTITION_DAYS): this module keeps its partitions.
 
 Why partitions: one HNSW graph over every sighting does not serve a time filter at a million rows (the walk visits
 and discards tens of thousands of entries outside the window, p95 ~1 s, recall@50 0.85; docs/unknowns.md). Each
 partition has its own graph (an index created on the parent is built on every partition), and a time filter prunes
-the partitions outside the window, so a day or a week walks one or two graphs of its own rows. Retention drops
-whole weeks instead of deleting row by row.
+the partitions outside the window, so a window walks the graphs of the few partitions it overlaps. Retention drops
+whole partitions instead of deleting row by row.
 
-- `ensure`: the DEFAULT partition (an insert with any `seen_at` never fails) and a partition per week (Monday 00:00
-  UTC to the next) from a given week to `AHEAD_WEEKS` weeks ahead; called at migrate time and by the expiry job.
-- `drop_expired`: whole weekly partitions past every source's retention go, with their exclusions and crop files.
+- `ensure`: the DEFAULT partition (an insert with any `seen_at` never fails) and a partition per period (a week:
+  Monday 00:00 UTC to the next; a day: midnight UTC to the next) from a given time to `AHEAD` ahead; called at
+  migrate time and by the expiry job. A change of the period applies to the partitions created after it (those
+  already there are kept and never overlapped).
+- `drop_expired`: whole partitions past every source's retention go, with their exclusions and crop files.
   Rows past retention in a partition that still holds newer rows are left to the row-by-row deletion
   (enrollment.sightings.delete_expired), as is the DEFAULT partition.
 """
@@ -25,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 TABLE = "enrollment_sighting"
 EXCLUSIONS = "enrollment_sightingexclusion"
-WEEK = dt.timedelta(days=7)
-AHEAD_WEEKS = 4  # the expiry job runs every minute: weeks ahead only cover a long stop of the workers
+AHEAD = dt.timedelta(days=28)  # the expiry job runs every minute: partitions ahead only cover a long stop of workers
+EPOCH = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)  # a Monday: periods of 7 days start on Mondays, of 1 day at midnight
 BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 
 
@@ -38,14 +41,20 @@ class Partition:
     rows: float = 0.0  # PostgreSQL's estimate (pg_class.reltuples, kept by ANALYZE; 0 before the first)
 
 
-def week_of(when: dt.datetime) -> dt.datetime:
-    """Monday 00:00 UTC of `when`'s week."""
-    day = when.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - dt.timedelta(days=day.weekday())
+def length() -> dt.timedelta:
+    """A partition's span of time (FACEAPP_SIGHTING_PARTITION_DAYS, whole days)."""
+    from django.conf import settings
+
+    return dt.timedelta(days=max(1, int(settings.FACEAPP_SIGHTING_PARTITION_DAYS)))
+
+
+def period_of(when: dt.datetime) -> dt.datetime:
+    """The start of the period holding `when` (Monday 00:00 UTC of its week, for weeks)."""
+    return EPOCH + ((when - EPOCH) // length()) * length()
 
 
 def name_of(low: dt.datetime, parent: str = TABLE) -> str:
-    return f"{parent}_w{low:%Y%m%d}"
+    return f"{parent}_p{low:%Y%m%d}"
 
 
 def partitions(cursor, parent: str = TABLE) -> list[Partition]:
@@ -72,17 +81,19 @@ def stored_columns(cursor, table: str = TABLE) -> list[str]:
     return [row[0] for row in cursor.fetchall()]
 
 
-def ensure(*, now: dt.datetime | None = None, since: dt.datetime | None = None, ahead: int = AHEAD_WEEKS,
+def ensure(*, now: dt.datetime | None = None, since: dt.datetime | None = None, ahead: dt.timedelta = AHEAD,
            parent: str = TABLE) -> list[str]:
-    """Create what is missing of: the DEFAULT partition, and a partition per week from `since`'s week (default:
-    `now`'s) to `ahead` weeks after `now`'s. → the names created. Cheap when nothing is missing (one catalogue
+    """Create what is missing of: the DEFAULT partition, and a partition per period from `since`'s (default:
+    `now`'s) to the one holding `now` + `ahead`. → the names created. Cheap when nothing is missing (one catalogue
     query), so the expiry job calls it every run."""
     from django.utils import timezone
 
     now = now or timezone.now()
-    first, last = week_of(since or now), week_of(now) + ahead * WEEK
+    first, last, step = period_of(since or now), period_of(now + ahead), length()
     created = []
     with transaction.atomic(), connection.cursor() as cursor:
+        # One at a time (expiry jobs of several nodes): the second sees what the first created.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"faceapp:partitions:{parent}"])
         existing = partitions(cursor, parent)
         have = {p.low for p in existing if p.low is not None}
         if not any(p.low is None for p in existing):
@@ -90,19 +101,19 @@ def ensure(*, now: dt.datetime | None = None, since: dt.datetime | None = None, 
             created.append(f"{parent}_default")
         low = first
         while low <= last:
-            if low not in have and not any(p.low is not None and p.low < low + WEEK and low < p.high for p in existing):
-                _create_week(cursor, parent, low)
+            if low not in have and not any(p.low is not None and p.low < low + step and low < p.high for p in existing):
+                _create(cursor, parent, low, low + step)
                 created.append(name_of(low, parent))
-            low += WEEK
+            low += step
     if created:
         logger.info("sighting partitions created: %s", ", ".join(created))
     return created
 
 
-def _create_week(cursor, parent: str, low: dt.datetime) -> None:
-    """A week's partition. Rows of that week already in the DEFAULT partition (a clock far ahead, an import of old
+def _create(cursor, parent: str, low: dt.datetime, high: dt.datetime) -> None:
+    """A period's partition. Rows of that period already in the DEFAULT partition (a clock far ahead, an import of old
     sightings) would make PostgreSQL refuse it: they are moved out first and back in through the parent."""
-    high, name, default = low + WEEK, name_of(low, parent), f"{parent}_default"
+    name, default = name_of(low, parent), f"{parent}_default"
     # Deferred foreign-key checks pending on these rows (inserted earlier in this transaction) would also make
     # PostgreSQL refuse to change the partitions: check them now; they are deferred again after.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -122,7 +133,7 @@ def _create_week(cursor, parent: str, low: dt.datetime) -> None:
 
 
 def drop_expired(retention_days: dict[str, float], *, now: dt.datetime | None = None) -> int:
-    """Drop each weekly partition that ends before every source's retention cutoff and holds only sightings of
+    """Drop each partition that ends before every source's retention cutoff and holds only sightings of
     those sources; their exclusions go with them, their crop files once the drop commits. → sightings dropped."""
     from django.utils import timezone
 
@@ -141,7 +152,7 @@ def drop_expired(retention_days: dict[str, float], *, now: dt.datetime | None = 
             with transaction.atomic():
                 cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{partition.name}" WHERE source <> ALL(%s))',
                                [list(retention_days)])
-                if cursor.fetchone()[0]:  # a source without a retention: its rows are kept, so is the week
+                if cursor.fetchone()[0]:  # a source without a retention: its rows are kept, so is the partition
                     continue
                 cursor.execute(f'SELECT crop FROM "{partition.name}"')
                 crops = [row[0] for row in cursor.fetchall()]
@@ -149,7 +160,7 @@ def drop_expired(retention_days: dict[str, float], *, now: dt.datetime | None = 
                 # include seen_at): delete them here, as the ORM's cascade would.
                 cursor.execute(f'DELETE FROM "{EXCLUSIONS}" WHERE sighting_id IN (SELECT id FROM "{partition.name}") '
                                f'OR other_id IN (SELECT id FROM "{partition.name}")')
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see _create_week
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see _create
                 cursor.execute(f'DROP TABLE "{partition.name}"')
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
                 transaction.on_commit(lambda names=crops: [storage.delete(name) for name in names if name])
@@ -161,7 +172,7 @@ def drop_expired(retention_days: dict[str, float], *, now: dt.datetime | None = 
 def rows_in_window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[float, float]:
     """(estimated sightings within [since, until], their share of the rows of the partitions the window touches),
     from the partitions' statistics (pg_class.reltuples, kept by autovacuum's ANALYZE) and the window's overlap with
-    each week, taking a week's rows as spread evenly over it. The DEFAULT partition's rows all count as in the
+    each partition, taking its rows as spread evenly over its period. The DEFAULT partition's rows all count as in the
     window: an overestimate only makes the search choose the index walk, which is never short."""
     low = since or dt.datetime.min.replace(tzinfo=dt.UTC)
     high = until or dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -173,7 +184,7 @@ def rows_in_window(since: dt.datetime | None, until: dt.datetime | None) -> tupl
         if partition.low is None:
             inside, touched = inside + rows, touched + rows
             continue
-        overlap = (min(high, partition.high) - max(low, partition.low)) / WEEK
+        overlap = (min(high, partition.high) - max(low, partition.low)) / (partition.high - partition.low)
         if overlap > 0:
             inside, touched = inside + rows * overlap, touched + rows
     return inside, (inside / touched if touched else 1.0)

@@ -77,11 +77,11 @@ def _mean(rows) -> np.ndarray:
 
 
 def walk_for(since: dt.datetime | None, until: dt.datetime | None, wanted: int) -> tuple[int, bool]:
-    """(hnsw.ef_search, exact scan or not) for a window of seen_at. The table is partitioned by week (each week its
-    own graph, enrollment.sighting_partitions): a window of few rows is scanned exactly (every row of the window
-    through the b-tree on seen_at; FACEAPP_SIGHTING_EXACT_ROWS), and a wider one walks the graphs of the weeks it
-    touches with ef_search = FACEAPP_SIGHTING_EF_SEARCH divided by the window's share of those weeks' rows (a day
-    of a week: about a seventh of the entries a walk meets pass the filter), at most MAX_EF_SEARCH."""
+    """(hnsw.ef_search, exact scan or not) for a window of seen_at. The table is partitioned by time (each partition
+    its own graph, enrollment.sighting_partitions): a window of few rows is scanned exactly (every row of the window
+    through the b-tree on seen_at; FACEAPP_SIGHTING_EXACT_ROWS), and a wider one walks the graphs of the partitions
+    it overlaps with ef_search = FACEAPP_SIGHTING_EF_SEARCH divided by the window's share of their rows (a day of
+    a week: about a seventh of the entries a walk meets pass the filter), at most MAX_EF_SEARCH."""
     rows, share = sighting_partitions.rows_in_window(since, until)
     if rows <= settings.FACEAPP_SIGHTING_EXACT_ROWS:
         return wanted, True

@@ -250,6 +250,9 @@ FACEAPP_SIGHTING_RETENTION_DAYS = {
 # hnsw.ef_search of searches of the past (a top-50 with a time filter): bench/sightings_search.py at 100,000 sightings
 # gave recall@50 0.918-0.978 at 64, 0.966-1.0 at 400 (p95 23-35 ms) and a p50 of 228 ms at 800 (docs/unknowns.md).
 FACEAPP_SIGHTING_EF_SEARCH = env_int("FACEAPP_SIGHTING_EF_SEARCH", 400)
+# The sightings table is partitioned by time of seen_at, a partition per this many days (enrollment.sighting_partitions;
+# a change applies to partitions created after it): a search walks the HNSW graph of each partition its window overlaps.
+FACEAPP_SIGHTING_PARTITION_DAYS = env_int("FACEAPP_SIGHTING_PARTITION_DAYS", 7)
 # A search whose time window holds at most this many sightings (estimated from the weekly partitions' statistics)
 # scans them exactly instead of walking the HNSW graphs (enrollment.sighting_search.walk_for).
 FACEAPP_SIGHTING_EXACT_ROWS = env_int("FACEAPP_SIGHTING_EXACT_ROWS", 20000)

@@ -80,12 +80,10 @@ def partition(apps, schema_editor):
     from django.utils import timezone
 
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f'SELECT min(seen_at) FROM "{TABLE}"')
-        oldest = cursor.fetchone()[0]
-        # Weeks from the oldest row still within retention (older rows, soon deleted, wait in DEFAULT).
+        # Partitions for the whole retention window (older rows, soon deleted, wait in DEFAULT), so that sightings
+        # of the past recorded later (imports) land in their own week too.
         kept = max(settings.FACEAPP_SIGHTING_RETENTION_DAYS.values(), default=30)
-        since = max(oldest or timezone.now(), timezone.now() - dt.timedelta(days=float(kept) + 7))
-        rebuild(cursor, partitioned=True, since=since)
+        rebuild(cursor, partitioned=True, since=timezone.now() - dt.timedelta(days=float(kept) + 7))
 
 
 def unpartition(apps, schema_editor):

@@ -61,8 +61,10 @@ def test_the_table_is_partitioned_by_week_with_a_default_and_every_partition_has
     with connection.cursor() as cursor:
         found = sighting_partitions.partitions(cursor)
         assert found[-1].low is None and found[-1].name == "enrollment_sighting_default"
-        this_week = sighting_partitions.week_of(timezone.now())
-        assert {this_week + k * sighting_partitions.WEEK for k in range(sighting_partitions.AHEAD_WEEKS + 1)} <= {p.low for p in found}
+        now, step = timezone.now(), sighting_partitions.length()
+        assert step == dt.timedelta(days=7)  # FACEAPP_SIGHTING_PARTITION_DAYS' default
+        ahead = {sighting_partitions.period_of(now + k * step) for k in range(sighting_partitions.AHEAD // step + 1)}
+        assert ahead <= {p.low for p in found} and all(low.weekday() == 0 for low in ahead)  # weeks from Monday
         for partition in found:
             cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s AND indexdef LIKE '%%USING hnsw%%'",
                            [partition.name])
@@ -89,7 +91,7 @@ def test_the_rebuild_keeps_every_row_index_and_foreign_key_both_ways(db, media_i
     assert layout() == before
     assert sorted(Sighting.objects.values_list("id", "seen_at", "embedding_model_name")) == rows
     assert partition_of(kept[3]) == partition_of(kept[4]) == "enrollment_sighting_default"
-    assert partition_of(kept[2]) == sighting_partitions.name_of(sighting_partitions.week_of(kept[2].seen_at))
+    assert partition_of(kept[2]) == sighting_partitions.name_of(sighting_partitions.period_of(kept[2].seen_at))
     assert SightingExclusion.objects.get().other_id == kept[1].id
 
 
@@ -102,11 +104,11 @@ def test_any_seen_at_has_a_partition_and_is_searchable_and_a_new_week_takes_its_
         found = sighting_search.search(query_vector(rng), since=sighting.seen_at - dt.timedelta(hours=1),
                                        until=sighting.seen_at + dt.timedelta(hours=1))
         assert [hit.sighting.id for hit in found.hits] == [sighting.id]
-    created = sighting_partitions.ensure(now=far_future, ahead=0)
-    week = sighting_partitions.name_of(sighting_partitions.week_of(far_future))
+    created = sighting_partitions.ensure(now=far_future, ahead=dt.timedelta(0))
+    week = sighting_partitions.name_of(sighting_partitions.period_of(far_future))
     assert week in created and partition_of(future) == week
     assert Sighting.objects.filter(pk=future.pk).exists() and partition_of(old) == "enrollment_sighting_default"
-    assert sighting_partitions.ensure(now=far_future, ahead=0) == []
+    assert sighting_partitions.ensure(now=far_future, ahead=dt.timedelta(0)) == []
 
 
 def media_files(root) -> list[str]:
@@ -156,7 +158,7 @@ def test_a_search_across_a_week_boundary_returns_as_many_rows_as_asked_and_equal
     if exact_window_rows is not None:
         settings.FACEAPP_SIGHTING_EXACT_ROWS = exact_window_rows  # never the exact scan: the graphs' walks
     rng = np.random.default_rng(5)
-    boundary = sighting_partitions.week_of(timezone.now())
+    boundary = sighting_partitions.period_of(timezone.now())
     for i in range(300):
         hours = rng.uniform(-80, 80) if i % 5 else rng.uniform(-4, 4)  # 60 of 300 within 4 hours of the boundary
         add(boundary + dt.timedelta(hours=hours), rng)
@@ -170,3 +172,35 @@ def test_a_search_across_a_week_boundary_returns_as_many_rows_as_asked_and_equal
     exact = sighting_search.search(query, since=since, until=until, page_size=50, exact=True)
     assert len(found.hits) == 50 and found.has_more
     assert [h.sighting.id for h in found.hits] == [h.sighting.id for h in exact.hits]
+
+
+def test_a_small_window_is_scanned_exactly_and_a_wider_one_walks_with_ef_search_scaled_by_its_share_of_its_weeks(db, media_in_tmp,
+                                                                                                              settings):
+    rng = np.random.default_rng(6)
+    boundary = sighting_partitions.period_of(timezone.now())
+    for i in range(140):  # 70 spread over each of two weeks
+        add(boundary + dt.timedelta(days=(i % 70) / 10 - (7 if i < 70 else 0)), rng)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE enrollment_sighting")
+    rows, share = sighting_partitions.rows_in_window(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1))
+    assert rows == pytest.approx(20, abs=0.5) and share == pytest.approx(1 / 7, abs=0.01)  # a day of each week
+    assert sighting_partitions.rows_in_window(None, None) == (pytest.approx(140), 1.0)
+    settings.FACEAPP_SIGHTING_EXACT_ROWS, settings.FACEAPP_SIGHTING_EF_SEARCH = 100, 100
+    assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (51, True)
+    settings.FACEAPP_SIGHTING_EXACT_ROWS = 10
+    assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (700, False)
+    assert sighting_search.walk_for(None, None, 51) == (100, False)  # every row of the weeks: the setting itself
+    settings.FACEAPP_SIGHTING_EF_SEARCH = 400
+    assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (1000, False)
+
+
+def test_a_shorter_period_applies_to_the_partitions_created_after_it_without_overlapping_those_there(db, settings):
+    settings.FACEAPP_SIGHTING_PARTITION_DAYS = 1
+    created = sighting_partitions.ensure(now=timezone.now(), ahead=dt.timedelta(days=40))
+    with connection.cursor() as cursor:
+        found = [p for p in sighting_partitions.partitions(cursor) if p.low is not None]
+    assert {p.high - p.low for p in found} == {dt.timedelta(days=7), dt.timedelta(days=1)}
+    days = {p.name for p in found if p.high - p.low == dt.timedelta(days=1)}
+    assert created and set(created) == days
+    assert all(before.high <= after.low for before, after in zip(found, found[1:]))  # none overlaps another
+    assert sighting_partitions.ensure(now=timezone.now(), ahead=dt.timedelta(days=40)) == []
