@@ -121,4 +121,6 @@ def scratch_databases(keep: str = ""):
     from django.test.utils import setup_databases
 
     connections["default"].settings_dict.setdefault("TEST", {})["NAME"] = f"test_{keep}" if keep else f"test_bench_{os.getpid()}"
-    return setup_databases(verbosity=0, interactive=False, keepdb=bool(keep))
+    # serialized_aliases empty: a kept database is not read back whole into memory (Django's serialisation for
+    # TransactionTestCase would read every row of a million sightings).
+    return setup_databases(verbosity=0, interactive=False, keepdb=bool(keep), serialized_aliases=set())

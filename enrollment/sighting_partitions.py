@@ -169,22 +169,22 @@ def drop_expired(retention_days: dict[str, float], *, now: dt.datetime | None = 
     return dropped
 
 
-def rows_in_window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[float, float]:
-    """(estimated sightings within [since, until], their share of the rows of the partitions the window touches),
-    from the partitions' statistics (pg_class.reltuples, kept by autovacuum's ANALYZE) and the window's overlap with
-    each partition, taking its rows as spread evenly over its period. The DEFAULT partition's rows all count as in the
-    window: an overestimate only makes the search choose the index walk, which is never short."""
+def rows_in_window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[float, float, int]:
+    """(estimated sightings within [since, until], their share of the rows of the partitions the window overlaps,
+    how many of those hold rows: the index walks a search makes), from the partitions' statistics (pg_class.reltuples,
+    kept by autovacuum's ANALYZE) and the window's overlap with each partition, taking its rows as spread evenly over
+    its period. The DEFAULT partition's rows all count as in the window: an overestimate only makes the search
+    choose the index walk, which is never short."""
     low = since or dt.datetime.min.replace(tzinfo=dt.UTC)
     high = until or dt.datetime.max.replace(tzinfo=dt.UTC)
     with connection.cursor() as cursor:
         found = partitions(cursor)
     inside = touched = 0.0
+    walks = 0
     for partition in found:
         rows = partition.rows
-        if partition.low is None:
-            inside, touched = inside + rows, touched + rows
-            continue
-        overlap = (min(high, partition.high) - max(low, partition.low)) / (partition.high - partition.low)
-        if overlap > 0:
-            inside, touched = inside + rows * overlap, touched + rows
-    return inside, (inside / touched if touched else 1.0)
+        overlap = 1.0 if partition.low is None else (
+            (min(high, partition.high) - max(low, partition.low)) / (partition.high - partition.low))
+        if overlap > 0 and rows > 0:
+            inside, touched, walks = inside + rows * overlap, touched + rows, walks + 1
+    return inside, (inside / touched if touched else 1.0), walks

@@ -26,6 +26,7 @@ from .models import Face, Person, Sighting
 MAX_RESULTS = 1000  # page × page_size may not go beyond this
 QUERY_GROUP_FACES = 20
 MAX_EF_SEARCH = 1000  # pgvector's largest hnsw.ef_search
+MIN_EF_SEARCH = 200
 
 
 class TooDeep(FaceAppError):
@@ -79,14 +80,18 @@ def _mean(rows) -> np.ndarray:
 def walk_for(since: dt.datetime | None, until: dt.datetime | None, wanted: int) -> tuple[int, bool]:
     """(hnsw.ef_search, exact scan or not) for a window of seen_at. The table is partitioned by time (each partition
     its own graph, enrollment.sighting_partitions): a window of few rows is scanned exactly (every row of the window
-    through the b-tree on seen_at; FACEAPP_SIGHTING_EXACT_ROWS), and a wider one walks the graphs of the partitions
-    it overlaps with ef_search = FACEAPP_SIGHTING_EF_SEARCH divided by the window's share of their rows (a day of
-    a week: about a seventh of the entries a walk meets pass the filter), at most MAX_EF_SEARCH."""
-    rows, share = sighting_partitions.rows_in_window(since, until)
+    through the b-tree on seen_at; FACEAPP_SIGHTING_EXACT_ROWS), and a wider one walks the graph of each partition
+    it overlaps. Each walk meets entries outside the window (a day of a week: six in seven) and finds only its own
+    part of the answer (one of two partitions: about half), so ef_search is FACEAPP_SIGHTING_EF_SEARCH divided by
+    the window's share of those partitions' rows and by the number of walks, at least MIN_EF_SEARCH (or the setting,
+    if lower: a short walk of each of many partitions missed the true nearest, bench/sightings_search.py) and the
+    rows asked, at most MAX_EF_SEARCH."""
+    rows, share, walks = sighting_partitions.rows_in_window(since, until)
     if rows <= settings.FACEAPP_SIGHTING_EXACT_ROWS:
         return wanted, True
-    ef = settings.FACEAPP_SIGHTING_EF_SEARCH / max(share, 1e-3)
-    return int(min(MAX_EF_SEARCH, max(ef, wanted))), False
+    base = settings.FACEAPP_SIGHTING_EF_SEARCH
+    ef = max(base / max(share * max(walks, 1), 1e-3), min(base, MIN_EF_SEARCH), wanted)
+    return int(min(MAX_EF_SEARCH, ef)), False
 
 
 def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: str | None = None, camera=None,

@@ -182,14 +182,14 @@ def test_a_small_window_is_scanned_exactly_and_a_wider_one_walks_with_ef_search_
         add(boundary + dt.timedelta(days=(i % 70) / 10 - (7 if i < 70 else 0)), rng)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE enrollment_sighting")
-    rows, share = sighting_partitions.rows_in_window(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1))
-    assert rows == pytest.approx(20, abs=0.5) and share == pytest.approx(1 / 7, abs=0.01)  # a day of each week
-    assert sighting_partitions.rows_in_window(None, None) == (pytest.approx(140), 1.0)
+    rows, share, walks = sighting_partitions.rows_in_window(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1))
+    assert rows == pytest.approx(20, abs=0.5) and share == pytest.approx(1 / 7, abs=0.01) and walks == 2  # a day of each week
+    assert sighting_partitions.rows_in_window(None, None) == (pytest.approx(140), 1.0, 2)
     settings.FACEAPP_SIGHTING_EXACT_ROWS, settings.FACEAPP_SIGHTING_EF_SEARCH = 100, 100
     assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (51, True)
     settings.FACEAPP_SIGHTING_EXACT_ROWS = 10
-    assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (700, False)
-    assert sighting_search.walk_for(None, None, 51) == (100, False)  # every row of the weeks: the setting itself
+    assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (350, False)  # 100 / (1/7) / 2 walks
+    assert sighting_search.walk_for(None, None, 51) == (100, False)  # 100 / 1 / 2 walks, but never below the setting
     settings.FACEAPP_SIGHTING_EF_SEARCH = 400
     assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (1000, False)
 
