@@ -87,7 +87,7 @@ def walk_for(since: dt.datetime | None, until: dt.datetime | None, wanted: int) 
     if lower: a short walk of each of many partitions missed the true nearest, bench/sightings_search.py) and the
     rows asked, at most MAX_EF_SEARCH."""
     rows, share, walks = sighting_partitions.rows_in_window(since, until)
-    if rows <= settings.FACEAPP_SIGHTING_EXACT_ROWS:
+    if rows < settings.FACEAPP_SIGHTING_EXACT_ROWS:  # (0: never)
         return wanted, True
     base = settings.FACEAPP_SIGHTING_EF_SEARCH
     ef = max(base / max(share * max(walks, 1), 1e-3), min(base, MIN_EF_SEARCH), wanted)
@@ -119,7 +119,9 @@ def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: st
                                 ef_search=ef_search, exact=exact or exact_scan)
     window = rows[(page - 1) * page_size: page * page_size]
     # Without their vectors: nobody reads them here, and parsing 50 of them took longer than the search (bench).
-    found = Sighting.objects.select_related("person").defer("embedding").in_bulk([row[0] for row in window])
+    # The time filter again, so that PostgreSQL looks the ids up only in the partitions of the window.
+    rows_of_window = Sighting.objects.filter(**{k: v for k, v in (("seen_at__gte", since), ("seen_at__lte", until)) if v})
+    found = rows_of_window.select_related("person").defer("embedding").in_bulk([row[0] for row in window])
     hits = [Hit(found[sighting_id], round(1.0 - float(distance), 4)) for sighting_id, distance in window if sighting_id in found]
     query = query or {"kind": "vector"}
     record(actor, Action.SIGHTING_SEARCH, target_type=query["kind"],
