@@ -2,9 +2,10 @@
 
 The query is a photo's largest face, an enrolled person (the mean of their faces) or an unknown group (the mean of
 its best faces); the answer is the sightings nearest to it, most similar first, optionally only of one camera and
-within a time range, a page at a time. It walks the sightings' per-model partial HNSW index with pgvector's relaxed
-iterative scan (enrollment.vectors.nearest_rows), so a narrow filter does not silently return fewer sightings than
-asked for while enough match. It ranks; it names nobody (each result carries the decision taken when it was seen).
+within a time range, a page at a time. A small window is scanned exactly; a wider one walks the per-model partial
+HNSW index of each partition of the sightings table it overlaps (`walk_for`) with pgvector's relaxed iterative scan
+(enrollment.vectors.nearest_rows), so a narrow filter does not silently return fewer sightings than asked for while
+enough match. It ranks; it names nobody (each result carries the decision taken when it was seen).
 """
 from __future__ import annotations
 
