@@ -204,3 +204,29 @@ def test_a_shorter_period_applies_to_the_partitions_created_after_it_without_ove
     assert created and set(created) == days
     assert all(before.high <= after.low for before, after in zip(found, found[1:]))  # none overlaps another
     assert sighting_partitions.ensure(now=timezone.now(), ahead=dt.timedelta(days=40)) == []
+
+
+def test_erasing_a_person_or_a_group_leaves_no_exclusion_of_their_sightings(db, media_in_tmp, django_capture_on_commit_callbacks):
+    """The exclusions' keys to sightings are Django's only (no database constraint on a partitioned table): the
+    ORM's cascade must still delete every exclusion naming an erased sighting, on either side."""
+    from enrollment import corrections, people
+    from enrollment.models import Person, UnknownGroup
+
+    rng = np.random.default_rng(8)
+    now = timezone.now()
+    person, group = Person.objects.create(name="Someone"), UnknownGroup.objects.create()
+    theirs = [add(now - dt.timedelta(days=d), rng) for d in (1, 9)]
+    grouped = [add(now - dt.timedelta(days=d), rng) for d in (2, 10)]
+    kept = add(now, rng)
+    Sighting.objects.filter(pk__in=[s.pk for s in theirs]).update(person=person)
+    Sighting.objects.filter(pk__in=[s.pk for s in grouped]).update(unknown_group=group)
+    for sighting in (*theirs, *grouped):
+        SightingExclusion.objects.create(sighting=sighting, other=kept)
+        SightingExclusion.objects.create(sighting=kept, other=sighting)
+    SightingExclusion.objects.create(sighting=kept, person=person)
+    with django_capture_on_commit_callbacks(execute=True):
+        people.delete_person(person)
+        corrections.erase_group(group.pk)
+    assert list(Sighting.objects.values_list("id", flat=True)) == [kept.id]
+    assert not SightingExclusion.objects.exists()
+    assert [p for p in Path(media_in_tmp).rglob("*") if p.is_file()] == [Path(media_in_tmp) / kept.crop.name]
