@@ -175,6 +175,10 @@ def rows_in_window(since: dt.datetime | None, until: dt.datetime | None) -> tupl
     kept by autovacuum's ANALYZE) and the window's overlap with each partition, taking its rows as spread evenly over
     its period. The DEFAULT partition's rows all count as in the window: an overestimate only makes the search
     choose the index walk, which is never short."""
+    from django.utils import timezone
+
+    # A naive time (manage.py search_sightings --since 2026-12-01T00:00) means the default zone, as Django reads it.
+    since, until = (timezone.make_aware(t) if t is not None and timezone.is_naive(t) else t for t in (since, until))
     low = since or dt.datetime.min.replace(tzinfo=dt.UTC)
     high = until or dt.datetime.max.replace(tzinfo=dt.UTC)
     with connection.cursor() as cursor:

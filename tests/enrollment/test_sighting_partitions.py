@@ -185,6 +185,8 @@ def test_a_small_window_is_scanned_exactly_and_a_wider_one_walks_with_ef_search_
     rows, share, walks = sighting_partitions.rows_in_window(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1))
     assert rows == pytest.approx(20, abs=0.5) and share == pytest.approx(1 / 7, abs=0.01) and walks == 2  # a day of each week
     assert sighting_partitions.rows_in_window(None, None) == (pytest.approx(140), 1.0, 2)
+    naive = (boundary - dt.timedelta(days=1)).replace(tzinfo=None), (boundary + dt.timedelta(days=1)).replace(tzinfo=None)
+    assert sighting_partitions.rows_in_window(*naive) == (rows, share, walks)  # UTC, the default zone
     settings.FACEAPP_SIGHTING_EXACT_ROWS, settings.FACEAPP_SIGHTING_EF_SEARCH = 100, 100
     assert sighting_search.walk_for(boundary - dt.timedelta(days=1), boundary + dt.timedelta(days=1), 51) == (51, True)
     settings.FACEAPP_SIGHTING_EXACT_ROWS = 10
