@@ -113,11 +113,14 @@ def remove_gallery() -> None:
     Person.objects.filter(metadata__bench=True).delete()
 
 
-def scratch_databases():
+def scratch_databases(keep: str = ""):
     """Create a throwaway test database of the bench's own (test_bench_<pid>), so that a bench never collides with a
-    test run's test_postgres; returns what `django.test.utils.teardown_databases` needs to drop it."""
+    test run's test_postgres; returns what `django.test.utils.teardown_databases` needs to drop it. `keep`: the
+    database test_<keep>, reused if it exists (a bench that keeps what it built for a later run)."""
     from django.db import connections
     from django.test.utils import setup_databases
 
-    connections["default"].settings_dict.setdefault("TEST", {})["NAME"] = f"test_bench_{os.getpid()}"
-    return setup_databases(verbosity=0, interactive=False)
+    connections["default"].settings_dict.setdefault("TEST", {})["NAME"] = f"test_{keep}" if keep else f"test_bench_{os.getpid()}"
+    # serialized_aliases empty: a kept database is not read back whole into memory (Django's serialisation for
+    # TransactionTestCase would read every row of a million sightings).
+    return setup_databases(verbosity=0, interactive=False, keepdb=bool(keep), serialized_aliases=set())

@@ -56,7 +56,10 @@ def sighting_crop_path(instance, filename):
 
 
 class Sighting(EstimatedAttributes):
-    """One face seen: its vector, crop, when, where (camera or API key), and the decision taken on it."""
+    """One face seen: its vector, crop, when, where (camera or API key), and the decision taken on it.
+
+    The table is partitioned by week of `seen_at` (migration 0013, enrollment.sighting_partitions): its database
+    primary key is (id, seen_at), Django's is `id`."""
 
     class Source(models.TextChoices):
         CAMERA = "camera", "Camera"
@@ -108,9 +111,12 @@ class SightingExclusion(models.Model):
     sighting is not `person`, or it is not the same identity as the sighting `other` ("not this group" stores one
     row per member of the group at that time: a group's id may change in a sweep, its faces do not)."""
 
-    sighting = models.ForeignKey(Sighting, on_delete=models.CASCADE, related_name="exclusions")
+    # Kept by Django, not by a database constraint: the sightings table is partitioned by seen_at (migration 0013),
+    # and PostgreSQL's key to it would have to include seen_at. The ORM's cascade still deletes these rows with
+    # their sighting; sighting_partitions.drop_expired deletes them before dropping a week.
+    sighting = models.ForeignKey(Sighting, on_delete=models.CASCADE, related_name="exclusions", db_constraint=False)
     person = models.ForeignKey("enrollment.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    other = models.ForeignKey(Sighting, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Sighting, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

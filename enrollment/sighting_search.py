@@ -2,9 +2,10 @@
 
 The query is a photo's largest face, an enrolled person (the mean of their faces) or an unknown group (the mean of
 its best faces); the answer is the sightings nearest to it, most similar first, optionally only of one camera and
-within a time range, a page at a time. It walks the sightings' per-model partial HNSW index with pgvector's relaxed
-iterative scan (enrollment.vectors.nearest_rows), so a narrow filter does not silently return fewer sightings than
-asked for while enough match. It ranks; it names nobody (each result carries the decision taken when it was seen).
+within a time range, a page at a time. A small window is scanned exactly; a wider one walks the per-model partial
+HNSW index of each partition of the sightings table it overlaps (`walk_for`) with pgvector's relaxed iterative scan
+(enrollment.vectors.nearest_rows), so a narrow filter does not silently return fewer sightings than asked for while
+enough match. It ranks; it names nobody (each result carries the decision taken when it was seen).
 """
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from faceapp.audit.models import Action
 from recognition import pipeline
 from recognition.exceptions import FaceAppError, NoEnrolledFace, NoFaceDetected
 
-from . import estimates, unknowns, vectors
+from . import estimates, sighting_partitions, unknowns, vectors
 from .identification import current_embedding_model
 from .models import Face, Person, Sighting
 
 MAX_RESULTS = 1000  # page × page_size may not go beyond this
 QUERY_GROUP_FACES = 20
+MAX_EF_SEARCH = 1000  # pgvector's largest hnsw.ef_search
+MIN_EF_SEARCH = 200
 
 
 class TooDeep(FaceAppError):
@@ -75,6 +78,23 @@ def _mean(rows) -> np.ndarray:
     return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
 
 
+def walk_for(since: dt.datetime | None, until: dt.datetime | None, wanted: int) -> tuple[int, bool]:
+    """(hnsw.ef_search, exact scan or not) for a window of seen_at. The table is partitioned by time (each partition
+    its own graph, enrollment.sighting_partitions): a window of few rows is scanned exactly (every row of the window
+    through the b-tree on seen_at; FACEAPP_SIGHTING_EXACT_ROWS), and a wider one walks the graph of each partition
+    it overlaps. Each walk meets entries outside the window (a day of a week: six in seven) and finds only its own
+    part of the answer (one of two partitions: about half), so ef_search is FACEAPP_SIGHTING_EF_SEARCH divided by
+    the window's share of those partitions' rows and by the number of walks, at least MIN_EF_SEARCH (or the setting,
+    if lower: a short walk of each of many partitions missed the true nearest, bench/sightings_search.py) and the
+    rows asked, at most MAX_EF_SEARCH."""
+    rows, share, walks = sighting_partitions.rows_in_window(since, until)
+    if rows < settings.FACEAPP_SIGHTING_EXACT_ROWS:  # (0: never)
+        return wanted, True
+    base = settings.FACEAPP_SIGHTING_EF_SEARCH
+    ef = max(base / max(share * max(walks, 1), 1e-3), min(base, MIN_EF_SEARCH), wanted)
+    return int(min(MAX_EF_SEARCH, ef)), False
+
+
 def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: str | None = None, camera=None,
            since: dt.datetime | None = None, until: dt.datetime | None = None, page: int = 1, page_size: int = 50,
            exact: bool = False, actor: Actor | None = None, gender=None, age_min=None, age_max=None,
@@ -95,10 +115,14 @@ def search(vector: np.ndarray, *, query: dict | None = None, embedding_model: st
     attribute_filters = {"gender": gender, "age_min": age_min, "age_max": age_max, "emotion": emotion}
     queryset = estimates.filtered(queryset, **attribute_filters)
     wanted = page * page_size + 1  # one more tells whether another page follows
+    ef_search, exact_scan = walk_for(since, until, wanted)
     rows = vectors.nearest_rows(queryset, vector, embedding_model=model, fields=("id",), limit=wanted,
-                                ef_search=max(settings.FACEAPP_SIGHTING_EF_SEARCH, wanted), exact=exact)
+                                ef_search=ef_search, exact=exact or exact_scan)
     window = rows[(page - 1) * page_size: page * page_size]
-    found = Sighting.objects.select_related("person").in_bulk([row[0] for row in window])
+    # Without their vectors: nobody reads them here, and parsing 50 of them took longer than the search (bench).
+    # The time filter again, so that PostgreSQL looks the ids up only in the partitions of the window.
+    rows_of_window = Sighting.objects.filter(**{k: v for k, v in (("seen_at__gte", since), ("seen_at__lte", until)) if v})
+    found = rows_of_window.select_related("person").defer("embedding").in_bulk([row[0] for row in window])
     hits = [Hit(found[sighting_id], round(1.0 - float(distance), 4)) for sighting_id, distance in window if sighting_id in found]
     query = query or {"kind": "vector"}
     record(actor, Action.SIGHTING_SEARCH, target_type=query["kind"],

@@ -1,8 +1,8 @@
 """Keeping sightings: every face a camera sees (videostreams.sightings calls `record` when a track ends) and the
 faces of API searches whose caller asks for it (`keep_identified`), each with the decision taken on it. A sighting
 of nobody enrolled joins an unknown group at once (enrollment.unknowns). The expiry job erases sightings past
-their source's retention (`delete_expired`); deleting a person erases theirs (the foreign key cascades, the crop
-files follow on commit: enrollment.signals).
+their source's retention (`delete_expired`, dropping whole partitions of the table where it can); deleting a
+person erases theirs (the foreign key cascades, the crop files follow on commit: enrollment.signals).
 """
 from __future__ import annotations
 
@@ -99,9 +99,12 @@ def keep_held_face(pending, *, actor=None) -> Sighting:
 
 def delete_expired(*, now: dt.datetime | None = None) -> int:
     """Erase sightings past their source's retention (FACEAPP_SIGHTING_RETENTION_DAYS), then the unknown groups
-    left empty. Rows now, crop files once the deletion commits."""
+    left empty. Rows now, crop files once the deletion commits. Whole partitions past every source's retention go
+    first (enrollment.sighting_partitions.drop_expired); what is left, row by row."""
+    from . import sighting_partitions
+
     now = now or timezone.now()
-    deleted = 0
+    deleted = sighting_partitions.drop_expired(settings.FACEAPP_SIGHTING_RETENTION_DAYS, now=now)
     for source, days in settings.FACEAPP_SIGHTING_RETENTION_DAYS.items():
         cutoff = now - dt.timedelta(days=float(days))
         _, by_model = Sighting.objects.filter(source=source, seen_at__lt=cutoff).delete()

@@ -11,8 +11,12 @@ logger = logging.getLogger(__name__)
 
 
 def delete_expired_pending_enrollments() -> int:
-    """The expiry job (every minute): pending enrolments past their expiry, and sightings past their retention."""
+    """The expiry job (every minute): pending enrolments past their expiry, and sightings past their retention; it
+    also creates the sightings table's coming partitions (enrollment.sighting_partitions)."""
+    from .sighting_partitions import ensure
     from .sightings import delete_expired
+
+    ensure()
 
     deleted = delete_expired_pending()
     if deleted:

@@ -247,9 +247,17 @@ FACEAPP_SIGHTING_RETENTION_DAYS = {
     "camera": env_float("FACEAPP_CAMERA_SIGHTING_RETENTION_DAYS", 30),
     "api": env_float("FACEAPP_API_SIGHTING_RETENTION_DAYS", 30),
 }
-# hnsw.ef_search of searches of the past (a top-50 with a time filter): bench/sightings_search.py at 100,000 sightings
-# gave recall@50 0.918-0.978 at 64, 0.966-1.0 at 400 (p95 23-35 ms) and a p50 of 228 ms at 800 (docs/unknowns.md).
+# hnsw.ef_search of searches of the past (a top-50 with a time filter) over a whole partition; a window of part of
+# one, or of several, walks with this divided by its share of their rows and by the walks (sighting_search.walk_for).
+# bench/sightings_search.py at 1,000,000 sightings, weekly partitions: a 7-day window at 400, recall@50 0.961.
 FACEAPP_SIGHTING_EF_SEARCH = env_int("FACEAPP_SIGHTING_EF_SEARCH", 400)
+# The sightings table is partitioned by time of seen_at, a partition per this many days (enrollment.sighting_partitions;
+# a change applies to partitions created after it): a search walks the HNSW graph of each partition its window overlaps.
+FACEAPP_SIGHTING_PARTITION_DAYS = env_int("FACEAPP_SIGHTING_PARTITION_DAYS", 7)
+# A search whose time window holds fewer than this many sightings (estimated from the partitions' statistics) scans them
+# exactly instead of walking the HNSW graphs (enrollment.sighting_search.walk_for): at 1,000,000 sightings a day's
+# 33,000 took p95 201 ms exactly, 224 ms at ef_search 1000 with recall@50 0.970 (docs/unknowns.md).
+FACEAPP_SIGHTING_EXACT_ROWS = env_int("FACEAPP_SIGHTING_EXACT_ROWS", 40000)
 FACEAPP_CAMERA_SIGHTINGS = env_bool("FACEAPP_CAMERA_SIGHTINGS", True)  # keep each ended camera track as a sighting
 # Unknown groups: two unknown faces are "the same unknown" when the decision at this preset would name one from the
 # other in a 1:1 comparison (enrollment/unknowns.py); a group is listed once it holds this many sightings.
