@@ -7,7 +7,6 @@ from recognition.serializers import (
     Box,
     DetectedFace,
     ImageSize,
-    LivenessSerializer,
     QualitySerializer,
     attributes_json,
     box_json,

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from enrollment import pending as pending_enrolments
-from enrollment import services as enrolment
 from enrollment.models import Person
 from faceapp.queue import queue_depth
 from recognition.exceptions import FaceAppError
