@@ -13,7 +13,7 @@ from django.utils import timezone
 from enrollment import sighting_partitions, sighting_search, sightings, tasks
 from enrollment.identification import current_embedding_model
 from enrollment.models import Sighting, SightingExclusion
-from enrollment.services import encode_jpeg
+from enrollment.images import encode_jpeg
 from recognition.attributes import FaceAttributes
 from recognition.embedders import MODELS
 
