@@ -33,3 +33,29 @@ def side_by_side(name: str) -> bytes:
     out = io.BytesIO()
     double.save(out, format="JPEG", quality=95)
     return out.getvalue()
+
+
+def seen_in_past(name: str, *, ago, camera=None, camera_name: str = ""):
+    """A real sighting of samples/<name> (identify, keep_sighting), moved `ago` (a timedelta) into the past and to a
+    camera."""
+    from django.utils import timezone
+
+    from enrollment.models import Sighting
+
+    sighting = keep(name)[0]
+    Sighting.objects.filter(pk=sighting.pk).update(seen_at=timezone.now() - ago, camera_id=camera, camera_name=camera_name)
+    return Sighting.objects.get(pk=sighting.pk)
+
+
+def identity_state() -> dict:
+    """Whose each sighting and face is, the groups, the people and what operators said (exclusions, pins): what an
+    undo must put back exactly."""
+    from enrollment.models import Face, Person, Sighting, SightingExclusion, UnknownGroup
+
+    return {
+        "sightings": set(Sighting.objects.values_list("id", "person_id", "unknown_group_id", "pinned")),
+        "groups": set(UnknownGroup.objects.values_list("id", flat=True)),
+        "people": set(Person.objects.values_list("id", "name")),
+        "faces": set(Face.objects.values_list("id", "person_id")),
+        "exclusions": set(SightingExclusion.objects.values_list("sighting_id", "person_id", "other_id")),
+    }

@@ -6,18 +6,13 @@ import pytest
 from django.utils import timezone
 
 from enrollment import timeline
-from enrollment.models import Sighting
-from tests.enrollment.sighting_photos import keep
+from tests.enrollment.sighting_photos import seen_in_past
 
 DOOR, HALL = uuid.uuid4(), uuid.uuid4()
 
 
-def seen(name, *, days_ago, camera=None, camera_name=""):
-    """A real sighting of samples/<name> (identify, keep_sighting), moved to a camera and a time of the past."""
-    sighting = keep(name)[0]
-    Sighting.objects.filter(pk=sighting.pk).update(seen_at=timezone.now() - dt.timedelta(days=days_ago),
-                                                   camera_id=camera, camera_name=camera_name)
-    return Sighting.objects.get(pk=sighting.pk)
+def seen(name, *, days_ago, **where):
+    return seen_in_past(name, ago=dt.timedelta(days=days_ago), **where)
 
 
 @pytest.fixture

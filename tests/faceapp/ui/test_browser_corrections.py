@@ -10,22 +10,12 @@ import pytest
 from django.utils import timezone
 from selenium.webdriver.support.ui import Select
 
+from tests.enrollment.sighting_photos import identity_state, seen_in_past
+
 from .conftest import NARROW, WIDE, log_in, set_viewport
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DOOR, HALL = uuid.uuid4(), uuid.uuid4()
-
-
-def state() -> dict:
-    from enrollment.models import Face, Person, Sighting, SightingExclusion, UnknownGroup
-
-    return {
-        "sightings": set(Sighting.objects.values_list("id", "person_id", "unknown_group_id", "pinned")),
-        "groups": set(UnknownGroup.objects.values_list("id", flat=True)),
-        "people": set(Person.objects.values_list("id", "name")),
-        "faces": set(Face.objects.values_list("id", "person_id")),
-        "exclusions": set(SightingExclusion.objects.values_list("sighting_id", "person_id", "other_id")),
-    }
 
 
 def check_page(page):
@@ -35,24 +25,14 @@ def check_page(page):
     set_viewport(page.driver, *WIDE)
 
 
-def seen(name, *, hours_ago, camera=None, camera_name=""):
-    from enrollment.models import Sighting
-    from tests.enrollment.sighting_photos import keep
-
-    sighting = keep(name)[0]
-    Sighting.objects.filter(pk=sighting.pk).update(seen_at=timezone.now() - dt.timedelta(hours=hours_ago),
-                                                   camera_id=camera, camera_name=camera_name)
-    return Sighting.objects.get(pk=sighting.pk)
-
-
 def test_an_operator_merges_two_unknown_groups_and_undoes_it(page, models_ready):
     from enrollment.models import Sighting
 
-    obama = [seen(n, hours_ago=h) for n, h in (("obama.jpg", 5), ("obama2.jpg", 4))]  # nobody enrolled: one group
-    astronaut = seen("astronaut.jpg", hours_ago=3)
+    obama = [seen_in_past(n, ago=dt.timedelta(hours=h)) for n, h in (("obama.jpg", 5), ("obama2.jpg", 4))]  # nobody enrolled: one group
+    astronaut = seen_in_past("astronaut.jpg", ago=dt.timedelta(hours=3))
     group, other = obama[0].unknown_group, astronaut.unknown_group
     assert group.pk == obama[1].unknown_group_id != other.pk
-    before = state()
+    before = identity_state()
 
     log_in(page)
     page.open(f"/ui/unknowns/{group.pk}/")
@@ -66,7 +46,7 @@ def test_an_operator_merges_two_unknown_groups_and_undoes_it(page, models_ready)
 
     page.find("#corrections button[type=submit]").click()
     page.wait_for_text(".messages", f"Undone: unknown groups merged. {other.label} is back with 1 sighting.")
-    assert state() == before
+    assert identity_state() == before
     assert not page.find_all("#corrections")
 
 
@@ -76,12 +56,12 @@ def test_an_operator_filters_a_persons_timeline_marks_a_sighting_not_them_and_un
     from tests.conftest import read_bytes
 
     obama = services.enrol_person(name="Barack Obama", birthdate=None, image=read_bytes("samples", "obama.jpg"), image_name="obama.jpg")
-    at_door_long_ago = seen("obama3.jpg", hours_ago=50, camera=DOOR, camera_name="front door")
-    in_hall = seen("obama-480p.jpg", hours_ago=20, camera=HALL, camera_name="hall")
-    at_door = seen("obama-720p.jpg", hours_ago=2, camera=DOOR, camera_name="front door")
-    by_api = seen("obama-240p.jpg", hours_ago=1)
+    at_door_long_ago = seen_in_past("obama3.jpg", ago=dt.timedelta(hours=50), camera=DOOR, camera_name="front door")
+    in_hall = seen_in_past("obama-480p.jpg", ago=dt.timedelta(hours=20), camera=HALL, camera_name="hall")
+    at_door = seen_in_past("obama-720p.jpg", ago=dt.timedelta(hours=2), camera=DOOR, camera_name="front door")
+    by_api = seen_in_past("obama-240p.jpg", ago=dt.timedelta(hours=1))
     assert {s.person_id for s in (at_door_long_ago, in_hall, at_door, by_api)} == {obama.id}
-    before = state()
+    before = identity_state()
 
     log_in(page)
     page.open(f"/ui/people/{obama.id}/")
@@ -110,7 +90,7 @@ def test_an_operator_filters_a_persons_timeline_marks_a_sighting_not_them_and_un
     check_page(page)
     page.find("#corrections button[type=submit]").click()
     page.wait_for_text(".messages", "Undone: sighting: not this person. It is named again.")
-    assert state() == before and Sighting.objects.get(pk=at_door.pk).person_id == obama.id
+    assert identity_state() == before and Sighting.objects.get(pk=at_door.pk).person_id == obama.id
 
 
 def test_an_operator_marks_a_camera_event_not_this_person_and_undoes_it(page, models_ready):
@@ -122,7 +102,7 @@ def test_an_operator_marks_a_camera_event_not_this_person_and_undoes_it(page, mo
     obama = services.enrol_person(name="Barack Obama", birthdate=None, image=read_bytes("samples", "obama.jpg"), image_name="obama.jpg")
     door = Camera.objects.create(name="front door", source="rtsp://127.0.0.1:9/door")
     event = make_event(door, person=obama)
-    before = (Event.objects.filter(pk=event.pk).values_list("person_id", "matched", "similarity").get(), state())
+    before = (Event.objects.filter(pk=event.pk).values_list("person_id", "matched", "similarity").get(), identity_state())
 
     log_in(page)
     page.open(f"/ui/events/{event.id}/")
@@ -133,5 +113,5 @@ def test_an_operator_marks_a_camera_event_not_this_person_and_undoes_it(page, mo
     check_page(page)
     page.find("#corrections button[type=submit]").click()
     page.wait_for_text(".messages", "Undone: camera event: not this person. It is named again.")
-    assert (Event.objects.filter(pk=event.pk).values_list("person_id", "matched", "similarity").get(), state()) == before
+    assert (Event.objects.filter(pk=event.pk).values_list("person_id", "matched", "similarity").get(), identity_state()) == before
     assert not EventNotPerson.objects.exists() and page.find_all("#event-not-person")

@@ -7,20 +7,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from enrollment.models import Face, Person, Sighting, SightingExclusion, UnknownGroup
+from enrollment.models import Person, Sighting, SightingExclusion, UnknownGroup
 from faceapp.audit.models import AuditEntry
-from tests.enrollment.sighting_photos import keep
-
-
-def state() -> dict:
-    """Whose each sighting and face is, the groups, the people and what operators said (exclusions, pins)."""
-    return {
-        "sightings": set(Sighting.objects.values_list("id", "person_id", "unknown_group_id", "pinned")),
-        "groups": set(UnknownGroup.objects.values_list("id", flat=True)),
-        "people": set(Person.objects.values_list("id", "name")),
-        "faces": set(Face.objects.values_list("id", "person_id")),
-        "exclusions": set(SightingExclusion.objects.values_list("sighting_id", "person_id", "other_id")),
-    }
+from tests.enrollment.sighting_photos import identity_state, keep
 
 
 def undo_button(page: str, action: str) -> str:
@@ -41,20 +30,20 @@ def groups(db, models_ready):
 
 def test_merging_two_groups_and_undoing_it_from_the_groups_page(operator, groups):
     group, other, obama, astronaut = groups
-    before = state()
+    before = identity_state()
     page_url = reverse("ui:unknown", args=[group.pk])
     merged = operator.post(reverse("ui:unknown-merge", args=[group.pk]), {"other": other.label}, follow=True)
     page = merged.content.decode()
-    assert state() != before and 'id="corrections"' in page and f"({other.label} into {group.label})" in page
+    assert identity_state() != before and 'id="corrections"' in page and f"({other.label} into {group.label})" in page
     undone = operator.post(undo_button(page, "group.merge"), {"next": page_url}, follow=True)
     assert undone.redirect_chain[-1][0] == page_url
     assert f"Undone: unknown groups merged. {other.label} is back with 1 sighting." in undone.content.decode()
-    assert state() == before
+    assert identity_state() == before
 
 
 def test_not_in_this_group_and_its_undo(operator, groups):
     group, other, obama, astronaut = groups
-    before = state()
+    before = identity_state()
     page_url = reverse("ui:unknown", args=[group.pk])
     moved = operator.post(reverse("ui:sighting-not-group", args=[obama[1].id]), follow=True)
     page = moved.content.decode()
@@ -62,7 +51,7 @@ def test_not_in_this_group_and_its_undo(operator, groups):
     assert f"a face left {group.label} for" in page
     undone = operator.post(undo_button(page, "sighting.not_group"), {"next": page_url}, follow=True)
     assert f"The face is back in {group.label}." in undone.content.decode()
-    assert state() == before  # (the group the face had joined for the while is gone with it)
+    assert identity_state() == before  # (the group the face had joined for the while is gone with it)
 
 
 def test_not_this_person_on_a_group_and_its_undo(operator, groups):
@@ -70,7 +59,7 @@ def test_not_this_person_on_a_group_and_its_undo(operator, groups):
 
     group, other, obama, astronaut = groups
     eileen = services.create_person(name="Eileen Collins")
-    before = state()
+    before = identity_state()
     page_url = reverse("ui:unknown", args=[other.pk])
     page = operator.get(page_url).content.decode()
     assert 'id="group-not-person"' in page and f'formaction="{reverse("ui:unknown-not-person", args=[other.pk])}"' in page
@@ -83,13 +72,13 @@ def test_not_this_person_on_a_group_and_its_undo(operator, groups):
     assert "marked as not Eileen Collins" in refused.content.decode()
     undone = operator.post(undo_button(page, "group.not_person"), {"next": page_url}, follow=True)
     assert "1 sighting is no longer marked as not them." in undone.content.decode()
-    assert state() == before
+    assert identity_state() == before
     assert operator.post(reverse("ui:unknown-not-person", args=[999999]), {"person": str(eileen.id)}).status_code == 404
 
 
 def test_enrolling_a_group_opens_the_new_persons_page_whose_undo_gives_the_group_back(operator, groups):
     group, other, obama, astronaut = groups
-    before = state()
+    before = identity_state()
     enrolled = operator.post(reverse("ui:unknown-enrol", args=[group.pk]), {"name": "Barack Obama"}, follow=True)
     person = Person.objects.get(name="Barack Obama")
     assert enrolled.redirect_chain[-1][0] == reverse("ui:person", args=[person.id])
@@ -100,7 +89,7 @@ def test_enrolling_a_group_opens_the_new_persons_page_whose_undo_gives_the_group
     text = undone.content.decode()
     assert (f"Undone: unknown group enrolled as a new person. {group.label} is back with 2 sightings. The 2 faces it gave "
             "were deleted. The person made from it was deleted.") in text
-    assert state() == before
+    assert identity_state() == before
 
 
 def test_adding_a_group_to_a_person_and_its_undo(operator, groups):
@@ -108,13 +97,13 @@ def test_adding_a_group_to_a_person_and_its_undo(operator, groups):
 
     group, other, obama, astronaut = groups
     eileen = services.create_person(name="Eileen Collins")
-    before = state()
+    before = identity_state()
     added = operator.post(reverse("ui:unknown-add", args=[other.pk]), {"person": str(eileen.id)}, follow=True)
     page = added.content.decode()
     assert Sighting.objects.get(pk=astronaut.pk).person_id == eileen.id and f"({other.label} added to Eileen Collins)" in page
     undone = operator.post(undo_button(page, "group.add_to_person"), {"next": reverse("ui:person", args=[eileen.id])}, follow=True)
     assert undone.redirect_chain[-1][0] == reverse("ui:unknown", args=[other.pk])
-    assert state() == before and Person.objects.filter(pk=eileen.pk).exists()
+    assert identity_state() == before and Person.objects.filter(pk=eileen.pk).exists()
 
 
 def test_an_undo_that_cannot_be_done_whole_says_why_and_changes_nothing(operator, groups):
@@ -123,10 +112,10 @@ def test_an_undo_that_cannot_be_done_whole_says_why_and_changes_nothing(operator
     operator.post(reverse("ui:unknown-merge", args=[group.pk]), {"other": other.label})
     operator.post(reverse("ui:sighting-not-group", args=[astronaut.id]))  # the astronaut's face leaves the merged group
     undo_merge = undo_button(operator.get(page_url).content.decode(), "group.merge")
-    before = state()
+    before = identity_state()
     refused = operator.post(undo_merge, {"next": page_url}, follow=True)
     assert "Not undone: Some faces this merge put in" in refused.content.decode() and "corrected or moved since" in refused.content.decode()
-    assert state() == before
+    assert identity_state() == before
     assert not AuditEntry.objects.filter(action="correction.undo").exists()
 
 
@@ -177,7 +166,7 @@ def event_state(event) -> tuple:
 
     fresh = Event.objects.get(pk=event.pk)
     return (fresh.person_id, fresh.matched, fresh.similarity, set(EventNotPerson.objects.values_list("event_id", "person_id")),
-            state())
+            identity_state())
 
 
 def test_not_this_person_on_an_event_and_its_undo_from_the_events_page(operator, event_of_obama, cast):
